@@ -1,0 +1,51 @@
+# pyhttpd developer targets. `make run` and `make test` each install what they need on a fresh
+# Debian machine: a virtual environment in .venv (also `make venv`) and the system tools the tests
+# drive (curl, ab). apt-get runs only for a tool that is missing.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_TOOLS := curl:curl ab:apache2-utils
+PYTEST_ARGS ?=
+
+.PHONY: venv system-deps run test lint fmt clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { \
+	    echo "python3 -m venv failed: installing python3-venv"; \
+	    $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q python3-venv python3-pip && \
+	    $(PYTHON) -m venv $(VENV); }
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	@touch $(STAMP)
+
+system-deps:
+	@missing=""; for pair in $(APT_TOOLS); do \
+	    command -v $${pair%%:*} >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; done; \
+	if [ -n "$$missing" ]; then \
+	    echo "installing:$$missing"; \
+	    $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q $$missing; \
+	fi
+
+run: venv
+	$(BIN)/pyhttpd -d $(CURDIR) -t
+	$(BIN)/pyhttpd -d $(CURDIR) -V
+	$(BIN)/pyhttpd -d $(CURDIR) -S
+
+test: venv system-deps
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check pyhttpd tests scripts
+	$(BIN)/ruff format --check pyhttpd tests scripts
+
+fmt: venv
+	$(BIN)/ruff format pyhttpd tests scripts
+	$(BIN)/ruff check --fix pyhttpd tests scripts
+
+clean:
+	rm -rf $(VENV) build .pytest_cache .ruff_cache
+	find . -name __pycache__ -prune -exec rm -rf {} +

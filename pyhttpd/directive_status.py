@@ -1,0 +1,37 @@
+"""Which directives pyhttpd acts on today, and the README table generated from the module tables.
+
+Every directive in a module's table is parsed and validated with Apache's messages; `ACTED_ON`
+names those whose behaviour is implemented. The README's directive list is generated from here by
+scripts/directive_list.py and checked by tests/test_readme.py, so it cannot drift.
+"""
+
+from __future__ import annotations
+
+from pyhttpd.modules.registry import default_registry
+
+# Directives whose effect is implemented (the rest are validated only, until their issue lands).
+ACTED_ON: frozenset[str] = frozenset(
+    {
+        "Define", "UnDefine", "Include", "IncludeOptional", "LoadModule", "ServerRoot",
+        "<IfModule", "<IfDefine", "<IfVersion", "<IfFile", "<IfDirective", "<IfSection",
+    }
+)  # fmt: skip
+
+
+def rows() -> list[tuple[str, str, str]]:
+    """(directive, module source file, status) for every directive pyhttpd knows."""
+    registry = default_registry()
+    found: list[tuple[str, str, str]] = []
+    for module in registry.static_modules() + registry.shared_modules():
+        for spec in module.directives:
+            status = "acted on" if spec.name in ACTED_ON else "validated, not yet acted on"
+            found.append((spec.name, module.source, status))
+    return found
+
+
+def markdown_table() -> str:
+    lines = ["| Directive | Module | Status |", "|---|---|---|"]
+    for name, source, status in rows():
+        shown = name + ">" if name.startswith("<") else name
+        lines.append(f"| `{shown}` | {source} | {status} |")
+    return "\n".join(lines)

@@ -1,0 +1,58 @@
+"""LoadModule name -> the pyhttpd file that implements it, and the modules compiled in.
+
+Explicit table, resolved lazily, so a configuration imports only the modules it loads (uvicorn's
+registry pattern). Adding a module edits this table and nothing else. MPMs are modules as in Apache;
+they are listed by dotted path only, so this file imports no MPM.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+
+from pyhttpd.config.module import Module
+
+# Compiled-in modules (`pyhttpd -l`), in build order, always loaded.
+STATIC_MODULES: dict[str, str] = {
+    "core_module": "pyhttpd.modules.core",
+    "so_module": "pyhttpd.modules.mod_so",
+    "http_module": "pyhttpd.modules.http_core",
+    "log_config_module": "pyhttpd.modules.mod_log_config",
+    "version_module": "pyhttpd.modules.mod_version",
+    "unixd_module": "pyhttpd.modules.mod_unixd",
+}
+
+# Modules a configuration may load with LoadModule NAME PATH.
+SHARED_MODULES: dict[str, str] = {
+    "mpm_prefork_module": "pyhttpd.mpm.prefork",
+    "mpm_worker_module": "pyhttpd.mpm.worker",
+    "mpm_event_module": "pyhttpd.mpm.event",
+}
+
+
+@dataclass
+class ModuleRegistry:
+    """The catalogue handed to `config.load`: finds modules by name, imports them on first use."""
+
+    static: dict[str, str] = field(default_factory=lambda: dict(STATIC_MODULES))
+    shared: dict[str, str] = field(default_factory=lambda: dict(SHARED_MODULES))
+
+    def find(self, name: str) -> Module | None:
+        path = self.shared.get(name) or self.static.get(name)
+        return _import(path) if path else None
+
+    def static_modules(self) -> tuple[Module, ...]:
+        return tuple(_import(path) for path in self.static.values())
+
+    def shared_modules(self) -> tuple[Module, ...]:
+        return tuple(_import(path) for path in self.shared.values())
+
+
+def _import(dotted: str) -> Module:
+    module = importlib.import_module(dotted).MODULE
+    assert isinstance(module, Module), dotted
+    return module
+
+
+def default_registry() -> ModuleRegistry:
+    return ModuleRegistry()
