@@ -48,3 +48,18 @@ class StartupError(PyhttpdError):
     def __init__(self, message: str, exit_code: int = 1) -> None:
         super().__init__(message)
         self.exit_code = exit_code
+
+
+class HttpError(PyhttpdError):
+    """A request that gets an error status: the status, the reason for the error log, an AH tag.
+
+    Raised by the parser and by request processing; the connection engine answers with the status
+    (and Apache's error page) and, for protocol errors, closes the connection.
+    """
+
+    def __init__(self, status: int, reason: str = "", tag: str = "", *, close: bool = True) -> None:
+        super().__init__(reason or str(status))
+        self.status = status
+        self.reason = reason
+        self.tag = tag
+        self.close = close

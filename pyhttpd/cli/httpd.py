@@ -29,6 +29,8 @@ Options:
   -f file            : specify an alternate ServerConfigFile
   -C "directive"     : process directive before reading config files
   -c "directive"     : process directive after reading config files
+  -e level           : show startup errors of level (see LogLevel)
+  -E file            : log startup errors to file
   -v                 : show version number
   -V                 : show compile settings
   -h                 : list available command line options (this page)
@@ -129,15 +131,28 @@ def command(
     dumps = {"DUMP_VHOSTS", "DUMP_RUN_CFG", "DUMP_MODULES", "DUMP_INCLUDES"} & wanted
     if test_only or dumps:
         sys.exit(_test_and_dump(config, wanted, skip_docroot_check, quiet_ok=bool(dumps)))
-    # Serving arrives with the HTTP and process-model issues; say so plainly until then.
-    action = f"-k {signal_name}" if signal_name else "-X" if debug else "start"
+    if debug:
+        sys.exit(_serve_single(config))
+    # The master and its MPM children arrive with the process-model issue; say so plainly.
+    action = f"-k {signal_name}" if signal_name else "start"
     err(
         [
             f"{PROGRAM}: {action} is not available yet: the process model (master, MPM children) "
-            "is not built in this release. Use -t, -S, -M, -V or -L to inspect a configuration."
+            "is not built in this release. Use -X to serve in one process, or -t, -S, -M, -V, -L."
         ]
     )
     sys.exit(1)
+
+
+def _serve_single(config: ServerConfig) -> int:
+    from pyhttpd.server.single import run_single_process
+
+    err(reports.server_name_warning(config))
+    try:
+        return run_single_process(config)
+    except StartupError as error:
+        err([str(error)])
+        return 1
 
 
 def _load(

@@ -24,6 +24,7 @@ from pyhttpd.config.directives import (
 )
 from pyhttpd.config.module import Module
 from pyhttpd.errors import DirectiveError
+from pyhttpd.modules import core_hooks
 from pyhttpd.modules import core_values as values
 from pyhttpd.modules.core_sections import SECTIONS, read_phase_only
 
@@ -476,6 +477,7 @@ MODULE = Module(
     source="core.c",
     directives=DIRECTIVES,
     description="the server's core: containers, names, paths, limits, listeners",
+    register_hooks=core_hooks.register,
 )
 
 __all__ = ["MODULE", "ITER", "RAW"]

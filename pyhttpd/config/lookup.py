@@ -1,0 +1,123 @@
+"""Per request: choose the virtual host and merge the sections that apply, in Apache's order.
+
+Virtual hosts: those whose address matches the connection's local address and port, then by Host
+among their ServerName / ServerAlias; the first listed for the address is the default. Sections:
+<Directory> (shortest path first), <DirectoryMatch>, <Files> and <FilesMatch>, then <Location> and
+<LocationMatch>; later values override earlier ones, APPEND settings accumulate. Runs in the thread
+serving the request; reads only the frozen ServerConfig.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from pyhttpd.config.directives import DirectiveSpec, Merge
+from pyhttpd.config.model import Section, ServerConfig, Settings, VirtualHost, freeze
+
+_DIRECTORY = ("directory",)
+_DIRECTORY_MATCH = ("directorymatch",)
+_FILES = ("files", "filesmatch")
+_LOCATION = ("location", "locationmatch")
+
+
+def select_vhost(
+    config: ServerConfig, host: str | None, local_address: str, local_port: int
+) -> VirtualHost | None:
+    """Name-based selection among the vhosts listening on this address; None = main server."""
+    candidates = [v for v in config.vhosts if _listens_on(v, local_address, local_port)]
+    if not candidates:
+        return None
+    if host:
+        name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+        name = name.strip("[]").lower().rstrip(".")
+        for vhost in candidates:
+            names = [vhost.server_name or "", *vhost.settings.values.get("ServerAlias", ())]
+            if any(fnmatch.fnmatchcase(name, pattern.lower()) for pattern in names if pattern):
+                return vhost
+    return candidates[0]
+
+
+def _listens_on(vhost: VirtualHost, address: str, port: int) -> bool:
+    for entry in vhost.addresses:
+        host, _, port_text = entry.rpartition(":") if not entry.endswith("]") else (entry, "", "")
+        host = host.strip("[]")
+        if port_text not in ("", "*") and port_text.isdigit() and int(port_text) != port:
+            continue
+        if host in ("*", "_default_", "") or host == address:
+            return True
+    return False
+
+
+def server_settings(config: ServerConfig, vhost: VirtualHost | None) -> Settings:
+    """The vhost's settings over the main server's (Apache merges server configs this way)."""
+    if vhost is None:
+        return config.main
+    return merge(config.main, [vhost.settings], config.directives)
+
+
+def sections_for(
+    config: ServerConfig, vhost: VirtualHost | None, filename: str | None, uri: str
+) -> list[Section]:
+    """The sections that apply to a file and URL, in Apache's merge order."""
+    pool = list(config.sections) + (list(vhost.sections) if vhost else [])
+    found: list[Section] = []
+    if filename is not None:
+        directories = [
+            s for s in pool if s.kind.lower() in _DIRECTORY and _dir_matches(s, filename)
+        ]
+        directories.sort(key=lambda s: s.value.pattern.count("/"))
+        found += directories
+        found += [s for s in pool if s.kind.lower() in _DIRECTORY_MATCH and _regex(s, filename)]
+        basename = os.path.basename(filename)
+        found += [s for s in pool if s.kind.lower() in _FILES and _name_matches(s, basename)]
+    found += [s for s in pool if s.kind.lower() in _LOCATION and _location_matches(s, uri)]
+    return found
+
+
+def _dir_matches(section: Section, filename: str) -> bool:
+    if section.value.regex is not None:
+        return bool(section.value.regex.search(filename))
+    pattern = section.value.pattern
+    if pattern == "/":
+        return True
+    directory = filename if filename.endswith("/") else os.path.dirname(filename) + "/"
+    prefix = directory[: len(pattern)]
+    return (
+        fnmatch.fnmatchcase(prefix, pattern)
+        if any(c in pattern for c in "*?[")
+        else (directory.startswith(pattern))
+    )
+
+
+def _regex(section: Section, text: str) -> bool:
+    return section.value.regex is not None and bool(section.value.regex.search(text))
+
+
+def _name_matches(section: Section, basename: str) -> bool:
+    if section.value.regex is not None:
+        return bool(section.value.regex.search(basename))
+    return fnmatch.fnmatchcase(basename, section.value.pattern)
+
+
+def _location_matches(section: Section, uri: str) -> bool:
+    if section.value.regex is not None:
+        return bool(section.value.regex.search(uri))
+    pattern = section.value.pattern
+    if any(c in pattern for c in "*?["):
+        return fnmatch.fnmatchcase(uri, pattern)
+    return uri == pattern or uri.startswith(pattern.rstrip("/") + "/") or pattern == "/"
+
+
+def merge(
+    base: Settings, layers: Iterable[Settings], table: Mapping[str, DirectiveSpec]
+) -> Settings:
+    """Merge settings layers over a base: REPLACE settings override, APPEND settings accumulate."""
+    appended = {spec.setting for spec in table.values() if spec.merge is Merge.APPEND}
+    values: dict[str, Any] = dict(base.values)
+    for layer in layers:
+        for key, value in layer.values.items():
+            values[key] = values.get(key, ()) + value if key in appended else value
+    return freeze(values, base.defaults)

@@ -1,0 +1,134 @@
+"""The sans-I/O request reader: buffer bytes -> RequestHead, with Apache's limits and rejections.
+
+`parse_head(buffer, limits)` looks for one complete request head at the start of the buffer and
+returns it with the number of bytes it used, or None when more bytes are needed. It raises
+HttpError with Apache's status for what Apache rejects under `HttpProtocolOptions Strict`:
+
+- request line longer than LimitRequestLine: 414; a header line longer than LimitRequestFieldSize or
+  more than LimitRequestFields fields: 400 (Apache 2.4 answers 400, not 431, for both);
+- a malformed request line, a bad version, control characters, whitespace before a colon, obsolete
+  line folding, an invalid field name or value: 400; HTTP/2 and above on this path: 505.
+
+Body framing lives in `body.py`; Host, Content-Length and Transfer-Encoding semantics in
+`framing.py`. Knows no socket and no configuration beyond the Limits it is given.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from pyhttpd.errors import HttpError
+from pyhttpd.http.messages import Headers, RequestHead
+
+_END_OF_HEAD = re.compile(rb"\r?\n\r?\n")
+_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+_VERSION = re.compile(r"^HTTP/([0-9])\.([0-9])$")
+_BAD_TARGET = re.compile(r"[\x00-\x20\x7f]")
+_BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """LimitRequestLine / FieldSize / Fields and the HttpProtocolOptions that shape parsing."""
+
+    request_line: int = 8190
+    field_size: int = 8190
+    fields: int = 100
+    allow_09: bool = True
+
+
+def parse_head(buffer: bytes | bytearray, limits: Limits) -> tuple[RequestHead, int] | None:
+    """Parse the request head at the start of `buffer`; None means "need more bytes"."""
+    start = _skip_blank_lines(buffer)
+    line_end = buffer.find(b"\n", start)
+    if line_end < 0:
+        if len(buffer) - start > limits.request_line:
+            raise HttpError(414, "request line exceeds LimitRequestLine", "AH00565")
+        return None
+    request_line = bytes(buffer[start:line_end]).rstrip(b"\r")
+    if len(request_line) > limits.request_line:
+        raise HttpError(414, "request line exceeds LimitRequestLine", "AH00565")
+    method, target, version = _request_line(request_line, limits)
+    if version == (0, 9):
+        return RequestHead(method, target, version, Headers(), request_line.decode("latin-1")), (
+            line_end + 1
+        )
+    match = _END_OF_HEAD.search(buffer, line_end - 1 if line_end else 0)
+    if match is None:
+        _check_partial_fields(buffer, line_end + 1, limits)
+        return None
+    block = bytes(buffer[line_end + 1 : match.start()])
+    headers = _header_fields(block, limits)
+    head = RequestHead(method, target, version, headers, request_line.decode("latin-1"))
+    return head, match.end()
+
+
+def _skip_blank_lines(buffer: bytes | bytearray) -> int:
+    """Apache ignores empty lines before a request line (RFC 9112 §2.2 allows at least one)."""
+    position = 0
+    while buffer[position : position + 2] == b"\r\n" or buffer[position : position + 1] == b"\n":
+        position += 2 if buffer[position : position + 1] == b"\r" else 1
+    return position
+
+
+def _request_line(line: bytes, limits: Limits) -> tuple[str, str, tuple[int, int]]:
+    text = line.decode("latin-1")
+    if "\x00" in text:
+        raise HttpError(400, "request line contains a NUL byte", "AH02429")
+    parts = text.split(" ")
+    if len(parts) == 2 and limits.allow_09 and parts[0] == "GET" and parts[1]:
+        method, target, version_text = parts[0], parts[1], ""
+    elif len(parts) == 3 and all(parts):
+        method, target, version_text = parts
+    else:
+        raise HttpError(400, f"Invalid request line: '{text[:80]}'", "AH10388")
+    if not _TOKEN.match(method):
+        raise HttpError(400, "Invalid method token", "AH02430")
+    if _BAD_TARGET.search(target):
+        raise HttpError(400, "Request line contains invalid characters", "AH02418")
+    if not version_text:
+        return method, target, (0, 9)
+    match = _VERSION.match(version_text)
+    if match is None:
+        raise HttpError(400, f"Invalid protocol '{version_text[:20]}'", "AH02418")
+    version = (int(match.group(1)), int(match.group(2)))
+    if version < (1, 0):
+        raise HttpError(400, f"Invalid protocol '{version_text}'", "AH02418")
+    if version >= (2, 0):
+        raise HttpError(505, f"Unsupported protocol '{version_text}'", "AH10390")
+    return method, target, version
+
+
+def _header_fields(block: bytes, limits: Limits) -> Headers:
+    headers = Headers()
+    if not block:
+        return headers
+    lines = block.split(b"\n")
+    if limits.fields and len(lines) > limits.fields:
+        raise HttpError(400, "Number of request header fields exceeds server limit", "AH00563")
+    for raw in lines:
+        line = raw[:-1] if raw.endswith(b"\r") else raw
+        if len(line) > limits.field_size:
+            raise HttpError(400, "Size of a request header field exceeds server limit", "AH00561")
+        text = line.decode("latin-1")
+        if text[:1] in (" ", "\t"):
+            raise HttpError(400, "Line folding encountered", "AH02404")
+        name, colon, value = text.partition(":")
+        if not colon or not _TOKEN.match(name):
+            raise HttpError(400, "Request header field name is malformed", "AH02426")
+        value = value.strip(" \t")
+        if _BAD_VALUE.search(value):
+            raise HttpError(400, "Request header value is malformed", "AH02430")
+        headers.add(name, value)
+    return headers
+
+
+def _check_partial_fields(buffer: bytes | bytearray, start: int, limits: Limits) -> None:
+    """Reject an unfinished head early when what has arrived already breaks a limit."""
+    partial = bytes(buffer[start:])
+    lines = partial.split(b"\n")
+    if limits.fields and len(lines) - 1 > limits.fields:
+        raise HttpError(400, "Number of request header fields exceeds server limit", "AH00563")
+    if any(len(line.rstrip(b"\r")) > limits.field_size for line in lines):
+        raise HttpError(400, "Size of a request header field exceeds server limit", "AH00561")

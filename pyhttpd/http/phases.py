@@ -1,0 +1,110 @@
+"""Apache's request phases, the hook table modules fill, and the walk through them.
+
+Phases run in Apache's order. RUN_FIRST phases stop at the first hook that does not decline;
+RUN_ALL phases run every hook unless one fails. A hook returns OK, DECLINED, DONE or an HTTP
+status (an int >= 100), as in Apache. The table is built once per generation and then frozen.
+Sans-I/O: hooks see a Request, never a socket.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import TYPE_CHECKING
+
+from pyhttpd.errors import HttpError
+
+if TYPE_CHECKING:
+    from pyhttpd.http.request import Request
+
+OK = 0
+DECLINED = -1
+DONE = -2
+
+
+class Phase(Enum):
+    POST_READ_REQUEST = "post_read_request"
+    TRANSLATE_NAME = "translate_name"
+    MAP_TO_STORAGE = "map_to_storage"
+    HEADER_PARSER = "header_parser"
+    ACCESS_CHECKER = "access_checker"
+    CHECK_USER_ID = "check_user_id"
+    AUTH_CHECKER = "auth_checker"
+    TYPE_CHECKER = "type_checker"
+    FIXUPS = "fixups"
+    HANDLER = "handler"
+    LOG_TRANSACTION = "log_transaction"
+
+
+RUN_FIRST = frozenset(
+    {
+        Phase.TRANSLATE_NAME,
+        Phase.MAP_TO_STORAGE,
+        Phase.CHECK_USER_ID,
+        Phase.AUTH_CHECKER,
+        Phase.TYPE_CHECKER,
+        Phase.HANDLER,
+    }
+)
+
+
+class Order(Enum):
+    """Apache's APR_HOOK_FIRST / MIDDLE / LAST."""
+
+    FIRST = 0
+    MIDDLE = 1
+    LAST = 2
+
+
+Hook = Callable[["Request"], int]
+
+
+@dataclass
+class Hooks:
+    """phase -> hooks in run order; modules add to it in register_hooks, then it is frozen."""
+
+    table: dict[Phase, list[tuple[Order, int, Hook]]] = field(default_factory=dict)
+    frozen: bool = False
+
+    def add(self, phase: Phase, hook: Hook, order: Order = Order.MIDDLE) -> None:
+        assert not self.frozen, "hooks are registered once, when a generation is built"
+        entries = self.table.setdefault(phase, [])
+        entries.append((order, len(entries), hook))
+        entries.sort(key=lambda entry: (entry[0].value, entry[1]))
+
+    def freeze(self) -> Hooks:
+        self.frozen = True
+        return self
+
+    def run(self, phase: Phase, request: Request) -> int:
+        """Run one phase; return OK, DONE or DECLINED (RUN_FIRST with no taker)."""
+        result = DECLINED
+        for _, _, hook in self.table.get(phase, ()):
+            result = hook(request)
+            if result >= 100:
+                raise HttpError(result, close=False)
+            if result == DONE:
+                return DONE
+            if phase in RUN_FIRST and result != DECLINED:
+                return result
+        return OK if phase not in RUN_FIRST else result
+
+
+def process_request(request: Request, hooks: Hooks) -> None:
+    """ap_process_request_internal + ap_invoke_handler, in Apache's order."""
+    for phase in (
+        Phase.POST_READ_REQUEST,
+        Phase.TRANSLATE_NAME,
+        Phase.MAP_TO_STORAGE,
+        Phase.HEADER_PARSER,
+        Phase.ACCESS_CHECKER,
+        Phase.CHECK_USER_ID,
+        Phase.AUTH_CHECKER,
+        Phase.TYPE_CHECKER,
+        Phase.FIXUPS,
+    ):
+        if hooks.run(phase, request) == DONE:
+            return
+    if hooks.run(Phase.HANDLER, request) == DECLINED:
+        raise HttpError(404, f"no handler for {request.uri}", "AH00128", close=False)

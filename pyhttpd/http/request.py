@@ -1,0 +1,57 @@
+"""Request: Apache's request_rec — what one request carries through the hook phases.
+
+Built by the connection engine from a parsed head; filled in by the hooks (filename, per-dir
+settings, content type, handler); read by the writer and the log. Lives in the thread serving it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from pyhttpd.config.model import ServerConfig, Settings, VirtualHost
+from pyhttpd.http.messages import Headers, RequestHead
+from pyhttpd.http.phases import Hooks
+
+
+@dataclass
+class FileBody:
+    """A response body read from a file: a path, an open descriptor and the byte range to send."""
+
+    path: str
+    offset: int
+    length: int
+
+
+@dataclass
+class Request:
+    head: RequestHead
+    config: ServerConfig
+    hooks: Hooks
+    vhost: VirtualHost | None
+    server: Settings
+    client: tuple[str, int]
+    local: tuple[str, int]
+    uri: str
+    query: str
+    per_dir: Settings
+    filename: str | None = None
+    path_info: str = ""
+    stat: os.stat_result | None = None
+    content_type: str | None = None
+    handler: str | None = None
+    status: int = 200
+    headers_out: Headers = field(default_factory=Headers)
+    body: bytes | FileBody = b""
+    request_body: bytes = b""
+    notes: dict[str, Any] = field(default_factory=dict)
+    environment: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def method(self) -> str:
+        return self.head.method
+
+    @property
+    def header_only(self) -> bool:
+        return self.head.method == "HEAD"

@@ -1,0 +1,69 @@
+"""Status lines, reason phrases and Apache's built-in error pages.
+
+The error bodies follow Apache 2.4's layout (`<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">`,
+a title with the status, an h1 and a sentence), so clients and tests that look for Apache's text
+see it. Sans-I/O; pure functions.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from http import HTTPStatus
+
+# Apache's reason phrases where they differ from Python's.
+_REASONS: dict[int, str] = {
+    413: "Request Entity Too Large",
+    414: "Request-URI Too Long",
+    416: "Requested Range Not Satisfiable",
+}
+
+# Apache's explanatory sentence for its own error pages (http_protocol.c get_canned_error_string).
+_SENTENCES: dict[int, str] = {
+    400: "Your browser sent a request that this server could not understand.",
+    403: "You don't have permission to access this resource.",
+    404: "The requested URL was not found on this server.",
+    405: "The requested method {method} is not allowed for this URL.",
+    408: "Server timeout waiting for the HTTP request from the client.",
+    411: "A request of the requested method {method} requires a valid Content-length.",
+    412: "The precondition on the request for this URL evaluated to false.",
+    413: "The requested resource does not allow request data with {method} requests, or the amount of data provided in the request exceeds the capacity limit.",
+    414: "The requested URL's length exceeds the capacity limit for this server.",
+    416: "None of the range-specifier values in the Range request-header field overlap the current extent of the selected resource.",
+    417: "The expectation given in the Expect request-header field could not be met by this server.",
+    500: "The server encountered an internal error or misconfiguration and was unable to complete your request.",
+    501: "{method} not supported for current URL.",
+    502: "The proxy server received an invalid response from an upstream server.",
+    503: "The server is temporarily unable to service your request due to maintenance downtime or capacity problems. Please try again later.",
+    504: "The gateway did not receive a timely response from the upstream server or application.",
+    505: "The server does not support the HTTP protocol version used in the request.",
+}
+
+
+def reason_phrase(status: int) -> str:
+    if status in _REASONS:
+        return _REASONS[status]
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Unknown Reason"
+
+
+def status_line(status: int, version: str = "HTTP/1.1") -> str:
+    return f"{version} {status} {reason_phrase(status)}"
+
+
+def error_page(status: int, method: str = "GET", signature: str = "") -> bytes:
+    """Apache's canned error document for `status`."""
+    title = f"{status} {reason_phrase(status)}"
+    sentence = _SENTENCES.get(status, "The server encountered an error.").format(
+        method=escape(method)
+    )
+    body = (
+        '<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">\n'
+        f"<html><head>\n<title>{title}</title>\n</head><body>\n"
+        f"<h1>{escape(reason_phrase(status))}</h1>\n<p>{sentence}<br />\n</p>\n"
+    )
+    if signature:
+        body += f"<hr>\n{signature}\n"
+    body += "</body></html>\n"
+    return body.encode("latin-1", "replace")

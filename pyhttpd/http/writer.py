@@ -1,0 +1,35 @@
+"""Sans-I/O response framing: the status line and header block, Date and Server included.
+
+Returns bytes for `connection.py` to send together with a small body in one write (two small
+writes on a keep-alive connection stall on delayed ACKs). The Date header is cached per second.
+"""
+
+from __future__ import annotations
+
+import time
+from email.utils import formatdate
+
+from pyhttpd.http.messages import Headers
+from pyhttpd.http.responses import status_line
+
+_date_cache: tuple[int, str] = (0, "")
+
+
+def http_date(now: float | None = None) -> str:
+    """RFC 9110 IMF-fixdate, cached for the current second."""
+    global _date_cache
+    second = int(time.time() if now is None else now)
+    if _date_cache[0] != second:
+        _date_cache = (second, formatdate(second, usegmt=True))
+    return _date_cache[1]
+
+
+def response_head(
+    status: int, headers: Headers, *, server: str, version: str = "HTTP/1.1"
+) -> bytes:
+    """The head of a response: status line, Date, Server, then the given fields, then CRLF."""
+    lines = [status_line(status, version), f"Date: {http_date()}"]
+    if server:
+        lines.append(f"Server: {server}")
+    lines += [f"{name}: {value}" for name, value in headers]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace")

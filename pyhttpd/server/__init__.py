@@ -1,0 +1,1 @@
+"""The server outside the connection: listeners, generations and (later) the master process."""
