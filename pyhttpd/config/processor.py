@@ -137,6 +137,11 @@ def _check_context(
 ) -> None:
     """Apache's two context errors: the override check, then ap_check_cmd_context."""
     shown = node.display_name
+    if spec.server_only and context is Context.VHOST:
+        # Apache's rows are RSRC_CONF: they pass the override check directly inside a
+        # <VirtualHost> and meet ap_check_cmd_context's GLOBAL_ONLY test instead.
+        suffix = ">" if node.is_section else ""
+        raise DirectiveError(f"{shown}{suffix} cannot occur within <VirtualHost> section")
     if not spec.contexts & context:
         if not path:
             raise DirectiveError(f"{shown} not allowed here")

@@ -284,7 +284,12 @@ class Reader:
         if key == "define":
             self._define(node)
         elif key == "undefine":
-            self._need_args(node, 1, 1, "Undefine takes one argument, Undefine a variable")
+            self._need_args(
+                node,
+                1,
+                1,
+                "UnDefine takes one argument, Undefine the existence of a variable. Undo a Define.",
+            )
             self.defines.discard(node.args[0])
             self.variables.pop(node.args[0], None)
         elif key in ("include", "includeoptional"):
@@ -426,7 +431,7 @@ class Reader:
         elif key == "ifdirective":
             result = self._directive_known(word)
         else:  # ifsection
-            result = self._section_known(word.lstrip("<"))
+            result = self._section_known(word)
         return result != negate
 
     def _module_present(self, word: str) -> bool:

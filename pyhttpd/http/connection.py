@@ -22,9 +22,9 @@ from pyhttpd.http.body import ChunkedDecoder, LengthDecoder
 from pyhttpd.http.framing import BodyKind, body_framing, check_host
 from pyhttpd.http.messages import Headers, RequestHead
 from pyhttpd.http.parser import Limits, parse_head
-from pyhttpd.http.phases import Hooks, process_request
+from pyhttpd.http.phases import Hooks, Phase, process_request
 from pyhttpd.http.request import FileBody, Request
-from pyhttpd.http.responses import error_page
+from pyhttpd.http.responses import error_document, error_page
 from pyhttpd.http.uri import parse_target
 from pyhttpd.http.writer import response_head
 from pyhttpd.version import APACHE_COMPAT, __version__
@@ -91,7 +91,7 @@ class Connection:
             try:
                 head = self._read_head()
             except HttpError as error:
-                self._send_error(error, "GET", (1, 1))
+                self._reject(error)
                 return Outcome.CLOSE
             except (TimeoutError, ConnectionError, OSError):
                 return Outcome.CLOSE
@@ -161,41 +161,99 @@ class Connection:
     # --- one request --------------------------------------------------------------------------
 
     def _handle(self, head: RequestHead) -> bool:
-        """Process one request and send its response; return whether to keep the connection."""
-        request: Request | None = None
+        """Process one request, send its response, log it; return whether to keep the connection."""
+        request = self._new_request(head)
         try:
-            host = check_host(head)
-            settings = self.config.main
-            target = parse_target(
-                head.target,
-                encoded_slashes=str(settings.get("AllowEncodedSlashes")),
-                merge_slashes=bool(settings.get("MergeSlashes")),
+            self._prepare(request)
+            request.request_body = self._read_body(
+                head, int(request.per_dir.get("LimitRequestBody"))
             )
-            if target.path == "*" and head.method != "OPTIONS":
-                raise HttpError(400, "'*' is only valid with OPTIONS", "AH10244")
-            vhost = select_vhost(self.config, target.host or host, *self.local)
-            server = server_settings(self.config, vhost)
-            request = Request(
-                head=head,
-                config=self.config,
-                hooks=self.generation.hooks,
-                vhost=vhost,
-                server=server,
-                client=self.client,
-                local=self.local,
-                uri=target.path,
-                query=target.query,
-                per_dir=server,
-            )
-            request.request_body = self._read_body(head, int(server.get("LimitRequestBody")))
             if head.method == "TRACE":
                 self._trace(request)
             else:
                 process_request(request, self.generation.hooks)
         except HttpError as error:
-            extra = request.headers_out if request is not None else Headers()
-            return self._send_error(error, head.method, head.version, extra)
-        return self._send(request, head)
+            self._error_response(request, error)
+        self.generation.hooks.run_all(Phase.OUTPUT_HEADERS, request)
+        keep_alive = self._send(request, head)
+        self.generation.hooks.run_all(Phase.LOG_TRANSACTION, request)
+        return keep_alive
+
+    def _new_request(self, head: RequestHead) -> Request:
+        server = self.config.main
+        return Request(
+            head=head,
+            config=self.config,
+            hooks=self.generation.hooks,
+            vhost=None,
+            server=server,
+            client=self.client,
+            local=self.local,
+            uri=head.target,
+            query="",
+            per_dir=server,
+        )
+
+    def _prepare(self, request: Request) -> None:
+        """Host, target and virtual host: the part of a request that can fail before any hook."""
+        head = request.head
+        host = check_host(head)
+        target = parse_target(
+            head.target,
+            encoded_slashes=str(self.config.get("AllowEncodedSlashes")),
+            merge_slashes=bool(self.config.get("MergeSlashes")),
+        )
+        if target.path == "*" and head.method != "OPTIONS":
+            raise HttpError(400, "'*' is only valid with OPTIONS", "AH10244")
+        request.vhost = select_vhost(self.config, target.host or host, *self.local)
+        request.server = request.per_dir = server_settings(self.config, request.vhost)
+        request.uri, request.query = target.path, target.query
+
+    def _error_response(self, request: Request, error: HttpError) -> None:
+        """Apache's ap_die: the status, ErrorDocument or the canned page, and whether to close."""
+        if error.close:
+            request.notes["close"] = True
+        request.status = error.status
+        kept = Headers(
+            (n, v)
+            for n, v in request.headers_out
+            if n.lower() in ("allow", "content-range", "location", "www-authenticate")
+        )
+        request.headers_out = kept
+        request.content_type = "text/html; charset=iso-8859-1"
+        request.body = error_page(error.status, request.method)
+        document = error_document(request.per_dir, error.status)
+        if document is None:
+            return
+        if document.startswith(("http://", "https://")):
+            request.status = 302
+            request.headers_out.set("Location", document)
+            request.body = error_page(302, request.method, location=document)
+        elif document.startswith("/"):
+            self._internal_error_redirect(request, document)
+        else:
+            request.content_type = "text/html; charset=iso-8859-1"
+            request.body = document.strip('"').encode("latin-1", "replace")
+
+    def _internal_error_redirect(self, request: Request, path: str) -> None:
+        """ErrorDocument /local/path: serve that URL with GET, keeping the error status."""
+        status = request.status
+        inner = self._new_request(
+            RequestHead(
+                "GET", path, request.head.version, request.head.headers, request.head.request_line
+            )
+        )
+        try:
+            self._prepare(inner)
+            process_request(inner, self.generation.hooks)
+        except HttpError:
+            return  # Apache appends "Additionally, a ... error was encountered"; keep the canned page
+        request.body, request.content_type = inner.body, inner.content_type
+        request.headers_out = inner.headers_out
+        request.headers_out.remove("Content-Length")
+        if isinstance(request.body, FileBody):
+            request.headers_out.set("Content-Length", str(request.body.length))
+        request.status = status
 
     def _trace(self, request: Request) -> None:
         if request.server.get("TraceEnable") == "off":
@@ -220,6 +278,15 @@ class Connection:
             return False
         return "Content-Length" in headers
 
+    def _reject(self, error: HttpError) -> None:
+        """Answer a request whose head could not be parsed, then the connection closes."""
+        head = RequestHead("GET", "/", (1, 1), Headers(), "")
+        request = self._new_request(head)
+        self._error_response(request, error)
+        request.notes["close"] = True
+        self._send(request, head)
+        self.generation.hooks.run_all(Phase.LOG_TRANSACTION, request)
+
     # --- writing ------------------------------------------------------------------------------
 
     def _send(self, request: Request, head: RequestHead) -> bool:
@@ -229,7 +296,9 @@ class Connection:
             headers.setdefault("Content-Type", request.content_type)
         if isinstance(body, bytes) and request.status not in (204, 304):
             headers.setdefault("Content-Length", str(len(body)))
-        keep_alive = self._keep_alive(head, headers, request.status)
+        keep_alive = not request.notes.get("close") and self._keep_alive(
+            head, headers, request.status
+        )
         self._connection_headers(headers, head, keep_alive)
         if head.version == (0, 9):
             self._write_body(b"" if isinstance(body, FileBody) else body, body)
@@ -269,31 +338,6 @@ class Connection:
             headers.set("Connection", "Keep-Alive")
         else:
             headers.set("Connection", "close")
-
-    def _send_error(
-        self,
-        error: HttpError,
-        method: str,
-        version: tuple[int, int],
-        extra: Headers | None = None,
-    ) -> bool:
-        headers = Headers(
-            (n, v)
-            for n, v in (extra or Headers())
-            if n.lower() in ("allow", "content-range", "location")
-        )
-        body = error_page(error.status, method)
-        headers.set("Content-Length", str(len(body)))
-        headers.set("Content-Type", "text/html; charset=iso-8859-1")
-        keep_alive = not error.close and error.status in (403, 404, 405, 412, 416)
-        keep_alive = keep_alive and self.config.get("KeepAlive") and version >= (1, 0)
-        self._connection_headers(
-            headers, RequestHead(method, "", version, Headers(), ""), keep_alive
-        )
-        wire = response_head(error.status, headers, server=self.server_header)
-        self.sock.settimeout(float(self.config.get("Timeout")))
-        self.sock.sendall(wire if method == "HEAD" else wire + body)
-        return bool(keep_alive)
 
 
 def _address(address: object) -> tuple[str, int]:

@@ -34,6 +34,10 @@ class Phase(Enum):
     TYPE_CHECKER = "type_checker"
     FIXUPS = "fixups"
     HANDLER = "handler"
+    # pyhttpd's name for the moment Apache's output filters first see the response headers
+    # (mod_headers, mod_expires, mod_deflate): after the handler or the error response, before
+    # the head is written. RUN_ALL; return values are ignored.
+    OUTPUT_HEADERS = "output_headers"
     LOG_TRANSACTION = "log_transaction"
 
 
@@ -89,6 +93,18 @@ class Hooks:
             if phase in RUN_FIRST and result != DECLINED:
                 return result
         return OK if phase not in RUN_FIRST else result
+
+    def run_all(self, phase: Phase, request: Request) -> None:
+        """Run every hook of a phase that cannot change the outcome (output headers, logging).
+
+        A failing hook here must not lose the response or the connection: errors are swallowed
+        after being noted on the request for the error log.
+        """
+        for _, _, hook in self.table.get(phase, ()):
+            try:
+                hook(request)
+            except Exception as error:  # noqa: BLE001 - a logger must never kill a connection
+                request.notes.setdefault("hook_errors", []).append(f"{phase.value}: {error!r}")
 
 
 def process_request(request: Request, hooks: Hooks) -> None:

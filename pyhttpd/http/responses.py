@@ -7,8 +7,10 @@ see it. Sans-I/O; pure functions.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from html import escape
 from http import HTTPStatus
+from typing import Any
 
 # Apache's reason phrases where they differ from Python's.
 _REASONS: dict[int, str] = {
@@ -19,6 +21,8 @@ _REASONS: dict[int, str] = {
 
 # Apache's explanatory sentence for its own error pages (http_protocol.c get_canned_error_string).
 _SENTENCES: dict[int, str] = {
+    301: 'The document has moved <a href="{location}">here</a>.',
+    302: 'The document has moved <a href="{location}">here</a>.',
     400: "Your browser sent a request that this server could not understand.",
     403: "You don't have permission to access this resource.",
     404: "The requested URL was not found on this server.",
@@ -52,11 +56,11 @@ def status_line(status: int, version: str = "HTTP/1.1") -> str:
     return f"{version} {status} {reason_phrase(status)}"
 
 
-def error_page(status: int, method: str = "GET", signature: str = "") -> bytes:
+def error_page(status: int, method: str = "GET", signature: str = "", location: str = "") -> bytes:
     """Apache's canned error document for `status`."""
     title = f"{status} {reason_phrase(status)}"
     sentence = _SENTENCES.get(status, "The server encountered an error.").format(
-        method=escape(method)
+        method=escape(method), location=escape(location)
     )
     body = (
         '<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">\n'
@@ -67,3 +71,11 @@ def error_page(status: int, method: str = "GET", signature: str = "") -> bytes:
         body += f"<hr>\n{signature}\n"
     body += "</body></html>\n"
     return body.encode("latin-1", "replace")
+
+
+def error_document(per_dir: Mapping[str, Any], status: int) -> str | None:
+    """The ErrorDocument configured for `status` in this request's merged settings, if any."""
+    for document in reversed(per_dir.get("ErrorDocument") or ()):
+        if document.status == status:
+            return str(document.target)
+    return None
