@@ -13,6 +13,8 @@ from pyhttpd.errors import HttpError
 
 _CHUNK_SIZE = re.compile(rb"^([0-9A-Fa-f]{1,16})[ \t]*(?:;[^\r\n]*)?$")
 MAX_TRAILER_BYTES = 8190
+# Apache bounds the chunk-size line (extensions included) by LimitRequestFieldSize.
+MAX_CHUNK_LINE = 8190
 
 
 class LengthDecoder:
@@ -84,10 +86,12 @@ class ChunkedDecoder:
     def _read_size(self, buffer: bytearray) -> bool:
         end = buffer.find(b"\n")
         if end < 0:
-            if len(buffer) > 64:
+            if len(buffer) - buffer.endswith(b"\r") > MAX_CHUNK_LINE:
                 raise HttpError(400, "chunk size line too long", "AH01589")
             return False
         line = bytes(buffer[:end]).rstrip(b"\r")
+        if len(line) > MAX_CHUNK_LINE:
+            raise HttpError(400, "chunk size line too long", "AH01589")
         match = _CHUNK_SIZE.match(line)
         if match is None:
             raise HttpError(400, "Invalid chunk size", "AH01589")
@@ -107,10 +111,12 @@ class ChunkedDecoder:
         while True:
             end = buffer.find(b"\n")
             if end < 0:
-                if len(buffer) > MAX_TRAILER_BYTES:
+                if len(buffer) - buffer.endswith(b"\r") > MAX_TRAILER_BYTES:
                     raise HttpError(400, "trailer section too large", "AH02656")
                 return False
             line = bytes(buffer[:end]).rstrip(b"\r").decode("latin-1")
+            if len(line) > MAX_TRAILER_BYTES:
+                raise HttpError(400, "trailer section too large", "AH02656")
             del buffer[: end + 1]
             if not line:
                 self.state = "done"

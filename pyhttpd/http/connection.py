@@ -17,6 +17,7 @@ from enum import Enum
 
 from pyhttpd.config.lookup import select_vhost, server_settings
 from pyhttpd.config.model import ServerConfig
+from pyhttpd.errorlog import ErrorLog
 from pyhttpd.errors import HttpError
 from pyhttpd.http.body import ChunkedDecoder, LengthDecoder
 from pyhttpd.http.framing import BodyKind, body_framing, check_host
@@ -45,6 +46,7 @@ class Generation:
 
     config: ServerConfig
     hooks: Hooks
+    error_log: ErrorLog
 
     @property
     def limits(self) -> Limits:
@@ -211,6 +213,10 @@ class Connection:
 
     def _error_response(self, request: Request, error: HttpError) -> None:
         """Apache's ap_die: the status, ErrorDocument or the canned page, and whether to close."""
+        if error.reason:
+            level = "error" if error.status >= 500 else "info"
+            client = f"{self.client[0]}:{self.client[1]}"
+            self.generation.error_log.log(level, "core", error.reason, tag=error.tag, client=client)
         if error.close:
             request.notes["close"] = True
         request.status = error.status
@@ -308,6 +314,7 @@ class Connection:
             self.sock.sendall(wire)
         else:
             self._write_body(wire, body)
+            request.bytes_sent = body.length if isinstance(body, FileBody) else len(body)
         return keep_alive
 
     def _write_body(self, wire: bytes, body: bytes | FileBody) -> None:

@@ -68,7 +68,7 @@ def body_framing(head: RequestHead) -> Framing:
     if len(values) != 1:
         raise HttpError(400, "Conflicting Content-Length values", "AH01587")
     text = values.pop()
-    if not text.isdigit() or len(text) > 18:
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:  # not '²' (latin-1 0xb2)
         raise HttpError(400, f"Invalid Content-Length '{text[:20]}'", "AH01587")
     length = int(text)
     return Framing(BodyKind.LENGTH, length) if length else Framing(BodyKind.NONE)

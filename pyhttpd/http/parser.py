@@ -43,7 +43,8 @@ def parse_head(buffer: bytes | bytearray, limits: Limits) -> tuple[RequestHead, 
     start = _skip_blank_lines(buffer)
     line_end = buffer.find(b"\n", start)
     if line_end < 0:
-        if len(buffer) - start > limits.request_line:
+        # A trailing CR may be the first half of the CRLF: it does not count against the limit.
+        if len(buffer) - start - buffer.endswith(b"\r") > limits.request_line:
             raise HttpError(414, "request line exceeds LimitRequestLine", "AH00565")
         return None
     request_line = bytes(buffer[start:line_end]).rstrip(b"\r")

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 from pyhttpd.errors import HttpError
 
 if TYPE_CHECKING:
+    from pyhttpd.config.model import ServerConfig
+    from pyhttpd.errorlog import ErrorLog
     from pyhttpd.http.request import Request
 
 OK = 0
@@ -62,6 +64,18 @@ class Order(Enum):
 
 
 Hook = Callable[["Request"], int]
+
+
+@dataclass(frozen=True)
+class HookContext:
+    """What a module's register_hooks receives: this generation's config and error log.
+
+    Hooks are closures over what their module prepares here (compiled formats, open log files,
+    loaded tables), so nothing per-generation is global.
+    """
+
+    config: ServerConfig
+    error_log: ErrorLog
 
 
 @dataclass

@@ -7,6 +7,7 @@ settings, content type, handler); read by the writer and the log. Lives in the t
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,6 +47,8 @@ class Request:
     body: bytes | FileBody = b""
     request_body: bytes = b""
     notes: dict[str, Any] = field(default_factory=dict)
+    start_time: float = field(default_factory=time.time)
+    bytes_sent: int = 0  # body bytes written, for %b / %B
     environment: dict[str, str] = field(default_factory=dict)
 
     @property

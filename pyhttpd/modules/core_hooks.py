@@ -14,7 +14,7 @@ import stat as stat_module
 from pyhttpd.config.lookup import merge, sections_for
 from pyhttpd.errors import HttpError
 from pyhttpd.http.files import serve_file
-from pyhttpd.http.phases import DECLINED, OK, Hooks, Order, Phase
+from pyhttpd.http.phases import DECLINED, OK, HookContext, Hooks, Order, Phase
 from pyhttpd.http.request import Request
 
 ALLOW = "GET,POST,OPTIONS,HEAD"
@@ -104,7 +104,7 @@ def default_handler(request: Request) -> int:
     return OK
 
 
-def register(hooks: Hooks) -> None:
+def register(hooks: Hooks, context: HookContext) -> None:
     hooks.add(Phase.TRANSLATE_NAME, translate_name, Order.LAST)
     hooks.add(Phase.MAP_TO_STORAGE, map_to_storage, Order.LAST)
     hooks.add(Phase.HANDLER, default_handler, Order.LAST)

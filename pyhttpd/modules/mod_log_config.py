@@ -1,16 +1,27 @@
 """log_config_module (mod_log_config.c): LogFormat, CustomLog, TransferLog (compiled in, as Debian).
 
-Directive table now; the log_transaction hook that writes the lines arrives with the HTTP layer.
-A format given by nickname is resolved when the log is opened, as Apache does.
+Directive table on top; at the bottom the hooks: each LogFormat is compiled once per generation
+into literal text and item functions (Apache's log_pfn table), each CustomLog file is opened once
+(O_APPEND, so lines from several processes never interleave), and log_transaction writes one line
+per request. A format given by nickname is resolved when the log is opened, as Apache does.
 """
 
 from __future__ import annotations
 
+import os
+import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pyhttpd.config.directives import RSRC_CONF, ArgShape, Command, DirectiveSpec, Merge, take_flag
 from pyhttpd.config.module import Module
 from pyhttpd.errors import DirectiveError
+from pyhttpd.http.phases import OK, HookContext, Hooks, Phase
+
+if TYPE_CHECKING:
+    from pyhttpd.http.request import Request
 
 COMMON = '%h %l %u %t "%r" %>s %b'
 
@@ -84,4 +95,147 @@ DIRECTIVES: tuple[DirectiveSpec, ...] = (
     ),
 )
 
-MODULE = Module(name="log_config_module", source="mod_log_config.c", directives=DIRECTIVES)
+
+# --- hooks: formats compiled once per generation, one write per request ---------------------
+
+NICKNAMES = {
+    "common": COMMON,
+    "combined": COMMON + ' "%{Referer}i" "%{User-agent}i"',
+    "referer": "%{Referer}i -> %U",
+    "agent": "%{User-agent}i",
+}
+_ITEM = re.compile(r"%([<>]?)(?:\{([^}]*)\})?([a-zA-Z%])")
+Item = Callable[["Request"], str]
+
+
+def _dash(value: object) -> str:
+    text = "" if value is None else str(value)
+    return text or "-"
+
+
+def _escape(text: str) -> str:
+    """Apache escapes quotes, backslashes and control characters in logged request data."""
+    out = []
+    for char in text:
+        if char in '"\\':
+            out.append("\\" + char)
+        elif ord(char) < 32 or ord(char) == 127:
+            out.append(f"\\x{ord(char):02x}")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def _time(request: Request, fmt: str) -> str:
+    moment = time.localtime(request.start_time)
+    if fmt:
+        return time.strftime(fmt.removeprefix("begin:").removeprefix("end:"), moment)
+    return time.strftime("[%d/%b/%Y:%H:%M:%S %z]", moment)
+
+
+def _letter(letter: str, argument: str) -> Item:
+    """One %-directive -> a function of the request (Apache's log_pfn table)."""
+    header = argument
+    table: dict[str, Item] = {
+        "h": lambda r: r.client[0],
+        "a": lambda r: r.client[0],
+        "A": lambda r: r.local[0],
+        "l": lambda r: "-",
+        "u": lambda r: _dash(r.notes.get("user")),
+        "t": lambda r: _time(r, argument),
+        "r": lambda r: _escape(r.head.request_line),
+        "s": lambda r: str(r.status),
+        "b": lambda r: str(r.bytes_sent) if r.bytes_sent else "-",
+        "B": lambda r: str(r.bytes_sent),
+        "D": lambda r: str(int((time.time() - r.start_time) * 1_000_000)),
+        "T": lambda r: str(int(time.time() - r.start_time)),
+        "i": lambda r: _dash(_escape(r.head.headers.get(header) or "")),
+        "o": lambda r: _dash(_escape(r.headers_out.get(header) or "")),
+        "e": lambda r: _dash(r.environment.get(header)),
+        "n": lambda r: _dash(r.notes.get(header)),
+        "U": lambda r: _escape(r.uri),
+        "q": lambda r: f"?{r.query}" if r.query else "",
+        "m": lambda r: r.method,
+        "H": lambda r: r.head.protocol,
+        "v": lambda r: str(r.server.get("ServerName") or "-"),
+        "V": lambda r: _escape(
+            r.head.headers.get("Host") or str(r.server.get("ServerName") or "-")
+        ),
+        "p": lambda r: str(r.local[1]),
+        "P": lambda r: str(os.getpid()),
+        "f": lambda r: _dash(r.filename),
+        "k": lambda r: str(r.notes.get("keepalives", 0)),
+        "X": lambda r: "-" if r.notes.get("close") else "+",
+        "%": lambda r: "%",
+    }
+    if letter not in table:
+        return lambda r, text=f"%{letter}": text
+    return table[letter]
+
+
+def compile_format(fmt: str) -> list[Item | str]:
+    """Split a LogFormat into literal text and item functions, once per generation."""
+    parts: list[Item | str] = []
+    position = 0
+    text = fmt.replace("\\n", "\n").replace("\\t", "\t")
+    for match in _ITEM.finditer(text):
+        if match.start() > position:
+            parts.append(text[position : match.start()])
+        parts.append(_letter(match.group(3), match.group(2) or ""))
+        position = match.end()
+    if position < len(text):
+        parts.append(text[position:])
+    return parts
+
+
+def render(parts: list[Item | str], request: Request) -> str:
+    return "".join(part if isinstance(part, str) else part(request) for part in parts)
+
+
+def register(hooks: Hooks, context: HookContext) -> None:
+    """Apache's open_logs + log_transaction: open each CustomLog once, write one line a request."""
+    config = context.config
+    formats = dict(NICKNAMES)
+    default = COMMON
+    for entry in config.get("LogFormat") or ():
+        if entry.nickname:
+            formats[entry.nickname] = entry.format
+        else:
+            default = entry.format
+    logs: list[tuple[int, list[Item | str], str]] = []
+    for log in config.get("CustomLog") or ():
+        if log.target.startswith("|"):
+            continue  # piped logs arrive with the process model
+        path = (
+            log.target
+            if os.path.isabs(log.target)
+            else os.path.join(config.server_root, log.target)
+        )
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        logs.append(
+            (fd, compile_format(formats.get(log.format, log.format or default)), log.condition)
+        )
+    if not logs:
+        return
+
+    def log_transaction(request: Request) -> int:
+        for fd, parts, condition in logs:
+            if condition.startswith("env="):
+                name = condition[4:]
+                negate = name.startswith("!")
+                if (name.lstrip("!") in request.environment) == negate:
+                    continue
+            os.write(fd, (render(parts, request) + "\n").encode("utf-8", "surrogateescape"))
+        return OK
+
+    hooks.add(Phase.LOG_TRANSACTION, log_transaction)
+
+
+MODULE = Module(
+    name="log_config_module",
+    source="mod_log_config.c",
+    directives=DIRECTIVES,
+    description="access logs: LogFormat compiled once, CustomLog written per request",
+    register_hooks=register,
+)
