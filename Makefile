@@ -30,10 +30,12 @@ system-deps:
 	    $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q $$missing; \
 	fi
 
+# The default site on 127.0.0.1: PORT=9000 make run, else 8080 when free, else any free port.
 run: venv
-	$(BIN)/pyhttpd -d $(CURDIR) -t
-	$(BIN)/pyhttpd -d $(CURDIR) -V
-	$(BIN)/pyhttpd -d $(CURDIR) -S
+	@port="$(PORT)"; [ -n "$$port" ] || port=$$($(BIN)/python scripts/free_port.py 8080); \
+	$(BIN)/pyhttpd -d $(CURDIR) -t -C "Define PYHTTPD_PORT $$port" && \
+	echo "Serving $(CURDIR)/htdocs on http://127.0.0.1:$$port/ (pyhttpd -X; Ctrl-C stops it)" && \
+	exec $(BIN)/pyhttpd -d $(CURDIR) -X -C "Define PYHTTPD_PORT $$port"
 
 test: venv system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -114,7 +114,8 @@ def command(
     if debug:
         wanted.add("DEBUG")
     if show_help or (signal_name is not None and signal_name not in SIGNALS):
-        err(USAGE.splitlines())
+        bad_signal = signal_name is not None and signal_name not in SIGNALS
+        err(([f"{PROGRAM}: illegal option -- k"] if bad_signal else []) + USAGE.splitlines())
         sys.exit(1)
     if show_version:
         out(reports.version_lines())
@@ -130,7 +131,7 @@ def command(
     config = _load_or_exit(root, config_file, wanted, before, after)
     dumps = {"DUMP_VHOSTS", "DUMP_RUN_CFG", "DUMP_MODULES", "DUMP_INCLUDES"} & wanted
     if test_only or dumps:
-        sys.exit(_test_and_dump(config, wanted, skip_docroot_check, quiet_ok=bool(dumps)))
+        sys.exit(_test_and_dump(config, wanted, quiet_ok=bool(dumps)))
     if debug:
         sys.exit(_serve_single(config))
     # The master and its MPM children arrive with the process-model issue; say so plainly.
@@ -194,12 +195,8 @@ def _compile_settings(
     return 0
 
 
-def _test_and_dump(
-    config: ServerConfig, defines: set[str], skip_docroot: bool, quiet_ok: bool
-) -> int:
+def _test_and_dump(config: ServerConfig, defines: set[str], quiet_ok: bool) -> int:
     err(reports.server_name_warning(config))
-    if not skip_docroot:
-        err(reports.document_root_warnings(config))
     if "DUMP_VHOSTS" in defines:
         out(reports.vhost_dump(config))
     if "DUMP_RUN_CFG" in defines:

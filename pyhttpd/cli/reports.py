@@ -112,22 +112,6 @@ def server_name_warning(config: ServerConfig) -> list[str]:
     ]
 
 
-def document_root_warnings(config: ServerConfig) -> list[str]:
-    roots = [config.get("DocumentRoot")] + [
-        vhost.settings.values["DocumentRoot"]
-        for vhost in config.vhosts
-        if "DocumentRoot" in vhost.settings.values
-    ]
-    resolved = [
-        root if os.path.isabs(root) else os.path.join(config.server_root, root) for root in roots
-    ]
-    return [
-        f"AH00112: Warning: DocumentRoot [{root}] does not exist"
-        for root in dict.fromkeys(resolved)
-        if not os.path.isdir(root)
-    ]
-
-
 def vhost_dump(config: ServerConfig) -> list[str]:
     """`-t -D DUMP_VHOSTS`: one line per address, or a NameVirtualHost block when shared."""
     by_address: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {}

@@ -215,8 +215,9 @@ def take_string(cmd: Command, value: str) -> str:
     return value
 
 
-def take_flag(cmd: Command, value: str) -> bool:
-    return value.lower() == "on"
+def take_flag(cmd: Command, on: bool) -> bool:
+    """FLAG rows receive the parsed bool (the processor has already checked On/Off)."""
+    return on
 
 
 def take_atoi(cmd: Command, value: str) -> int:

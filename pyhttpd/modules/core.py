@@ -7,6 +7,8 @@ MaxConnectionsPerChild, GracefulShutdownTimeout…) live here, as in Apache 2.4'
 
 from __future__ import annotations
 
+import os
+
 from pyhttpd.config.directives import (
     CONF_ANYWHERE,
     OR_ALL,
@@ -103,8 +105,19 @@ def use_canonical_name(cmd: Command, value: str) -> str:
 
 
 def deprecated_max_requests_per_child(cmd: Command, value: str) -> int:
-    cmd.warn("AH00545: MaxRequestsPerChild is deprecated, use MaxConnectionsPerChild instead.")
+    """The old name; Apache notes AH00545 at info level only, so -t stays silent."""
     return take_atoi(cmd, value)
+
+
+def document_root(cmd: Command, value: str) -> str:
+    """Apache refuses a main-server DocumentRoot that is not a directory; a vhost's only warns."""
+    path = cmd.server_path(value)
+    if not os.path.isdir(path):
+        if cmd.section_path:
+            cmd.warn(f"AH00112: Warning: DocumentRoot [{path}] does not exist")
+        else:
+            raise DirectiveError(f"DocumentRoot '{path}' is not a directory, or is not readable")
+    return path
 
 
 def row(
@@ -199,7 +212,7 @@ DIRECTIVES: tuple[DirectiveSpec, ...] = (
         "DocumentRoot",
         T1,
         RSRC_CONF,
-        take_server_path,
+        document_root,
         "Root directory of the document tree",
         default="htdocs",
     ),
