@@ -27,6 +27,22 @@ SHARED_MODULES: dict[str, str] = {
     "mpm_prefork_module": "pyhttpd.mpm.prefork",
     "mpm_worker_module": "pyhttpd.mpm.worker",
     "mpm_event_module": "pyhttpd.mpm.event",
+    "access_compat_module": "pyhttpd.modules.mod_access_compat",
+    "alias_module": "pyhttpd.modules.mod_alias",
+    "authz_core_module": "pyhttpd.modules.mod_authz_core",
+    "authz_host_module": "pyhttpd.modules.mod_authz_host",
+    "autoindex_module": "pyhttpd.modules.mod_autoindex",
+    "deflate_module": "pyhttpd.modules.mod_deflate",
+    "dir_module": "pyhttpd.modules.mod_dir",
+    "env_module": "pyhttpd.modules.mod_env",
+    "expires_module": "pyhttpd.modules.mod_expires",
+    "filter_module": "pyhttpd.modules.mod_filter",
+    "headers_module": "pyhttpd.modules.mod_headers",
+    "mime_module": "pyhttpd.modules.mod_mime",
+    "remoteip_module": "pyhttpd.modules.mod_remoteip",
+    "reqtimeout_module": "pyhttpd.modules.mod_reqtimeout",
+    "setenvif_module": "pyhttpd.modules.mod_setenvif",
+    "status_module": "pyhttpd.modules.mod_status",
 }
 
 
