@@ -263,7 +263,7 @@ class Connection:
 
     def _trace(self, request: Request) -> None:
         if request.server.get("TraceEnable") == "off":
-            request.headers_out.set("Allow", "GET,POST,OPTIONS,HEAD")
+            request.headers_out.set("Allow", "HEAD,GET,POST,OPTIONS")
             raise HttpError(405, "TRACE denied by server configuration", "AH00669", close=False)
         echo = (request.head.request_line + "\r\n").encode("latin-1")
         echo += b"".join(f"{n}: {v}\r\n".encode("latin-1") for n, v in request.head.headers)

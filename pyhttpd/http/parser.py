@@ -65,11 +65,18 @@ def parse_head(buffer: bytes | bytearray, limits: Limits) -> tuple[RequestHead, 
     return head, match.end()
 
 
+MAX_BLANK_LINES = 10  # Apache's AP_MAX_BLANK_LINES
+
+
 def _skip_blank_lines(buffer: bytes | bytearray) -> int:
-    """Apache ignores empty lines before a request line (RFC 9112 §2.2 allows at least one)."""
+    """Skip the empty lines Apache ignores before a request line, at most ten (then 400)."""
     position = 0
+    skipped = 0
     while buffer[position : position + 2] == b"\r\n" or buffer[position : position + 1] == b"\n":
         position += 2 if buffer[position : position + 1] == b"\r" else 1
+        skipped += 1
+        if skipped > MAX_BLANK_LINES:
+            raise HttpError(400, "too many blank lines before the request line", "AH00566")
     return position
 
 

@@ -1,7 +1,7 @@
 """Status lines, reason phrases and Apache's built-in error pages.
 
-The error bodies follow Apache 2.4's layout (`<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">`,
-a title with the status, an h1 and a sentence), so clients and tests that look for Apache's text
+The error bodies follow Debian's Apache 2.4.71 byte for byte where checked (HTML 4.01 doctype, a
+title with the status, an h1 and Apache's sentence), so clients and tests that look for Apache's text
 see it. Sans-I/O; pure functions.
 """
 
@@ -31,7 +31,7 @@ _SENTENCES: dict[int, str] = {
     411: "A request of the requested method {method} requires a valid Content-length.",
     412: "The precondition on the request for this URL evaluated to false.",
     413: "The requested resource does not allow request data with {method} requests, or the amount of data provided in the request exceeds the capacity limit.",
-    414: "The requested URL's length exceeds the capacity limit for this server.",
+    414: "The requested URL's length exceeds the capacity\nlimit for this server.",
     416: "None of the range-specifier values in the Range request-header field overlap the current extent of the selected resource.",
     417: "The expectation given in the Expect request-header field could not be met by this server.",
     500: "The server encountered an internal error or misconfiguration and was unable to complete your request.",
@@ -41,6 +41,10 @@ _SENTENCES: dict[int, str] = {
     504: "The gateway did not receive a timely response from the upstream server or application.",
     505: "The server does not support the HTTP protocol version used in the request.",
 }
+
+
+# Statuses whose sentence Apache closes with a plain </p> (the rest end with "<br />\n</p>").
+_PLAIN_ENDING = frozenset({301, 302, 403, 404, 405, 408, 412, 416, 503, 504})
 
 
 def reason_phrase(status: int) -> str:
@@ -62,10 +66,11 @@ def error_page(status: int, method: str = "GET", signature: str = "", location: 
     sentence = _SENTENCES.get(status, "The server encountered an error.").format(
         method=escape(method), location=escape(location)
     )
+    ending = "</p>" if status in _PLAIN_ENDING else "<br />\n</p>"
     body = (
-        '<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">\n'
+        '<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01//EN" "http://www.w3.org/TR/html4/strict.dtd">\n'
         f"<html><head>\n<title>{title}</title>\n</head><body>\n"
-        f"<h1>{escape(reason_phrase(status))}</h1>\n<p>{sentence}<br />\n</p>\n"
+        f"<h1>{escape(reason_phrase(status))}</h1>\n<p>{sentence}{ending}\n"
     )
     if signature:
         body += f"<hr>\n{signature}\n"

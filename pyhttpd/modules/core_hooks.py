@@ -17,7 +17,11 @@ from pyhttpd.http.files import serve_file
 from pyhttpd.http.phases import DECLINED, OK, HookContext, Hooks, Order, Phase
 from pyhttpd.http.request import Request
 
-ALLOW = "GET,POST,OPTIONS,HEAD"
+
+def allowed_methods(request: Request) -> str:
+    """The Allow header of Apache's default handler (TRACE only while TraceEnable allows it)."""
+    trace = request.server.get("TraceEnable") != "off"
+    return "HEAD,GET,POST,OPTIONS" + (",TRACE" if trace else "")
 
 
 def translate_name(request: Request) -> int:
@@ -82,15 +86,16 @@ def default_handler(request: Request) -> int:
     before the file is even looked at.
     """
     if request.method not in KNOWN_METHODS:
+        request.headers_out.set("Allow", allowed_methods(request))
         raise HttpError(
             501, f"Invalid method in request {request.head.request_line}", "AH00127", close=False
         )
     if request.method == "OPTIONS":
-        request.headers_out.set("Allow", ALLOW)
+        request.headers_out.set("Allow", allowed_methods(request))
         request.headers_out.set("Content-Length", "0")
         return OK
     if request.method not in ("GET", "HEAD", "POST"):
-        request.headers_out.set("Allow", ALLOW)
+        request.headers_out.set("Allow", allowed_methods(request))
         raise HttpError(405, close=False)
     if request.stat is None:
         raise HttpError(404, f"File does not exist: {request.filename}", "AH00128", close=False)
