@@ -176,6 +176,7 @@ class Connection:
                 process_request(request, self.generation.hooks)
         except HttpError as error:
             self._error_response(request, error)
+        self._entity_headers(request)
         self.generation.hooks.run_all(Phase.OUTPUT_HEADERS, request)
         keep_alive = self._send(request, head)
         self.generation.hooks.run_all(Phase.LOG_TRANSACTION, request)
@@ -290,18 +291,23 @@ class Connection:
         request = self._new_request(head)
         self._error_response(request, error)
         request.notes["close"] = True
+        self._entity_headers(request)
         self._send(request, head)
         self.generation.hooks.run_all(Phase.LOG_TRANSACTION, request)
 
     # --- writing ------------------------------------------------------------------------------
 
+    def _entity_headers(self, request: Request) -> None:
+        """Content-Type and Content-Length from the handler's result, before output filters."""
+        headers = request.headers_out
+        if request.content_type and request.status != 304:
+            headers.setdefault("Content-Type", request.content_type)
+        if isinstance(request.body, bytes) and request.status not in (204, 304):
+            headers.setdefault("Content-Length", str(len(request.body)))
+
     def _send(self, request: Request, head: RequestHead) -> bool:
         headers = request.headers_out
         body = request.body
-        if request.content_type and request.status != 304:
-            headers.setdefault("Content-Type", request.content_type)
-        if isinstance(body, bytes) and request.status not in (204, 304):
-            headers.setdefault("Content-Length", str(len(body)))
         keep_alive = not request.notes.get("close") and self._keep_alive(
             head, headers, request.status
         )

@@ -109,7 +109,19 @@ def default_handler(request: Request) -> int:
     return OK
 
 
+def add_default_charset(request: Request) -> int:
+    """AddDefaultCharset: Apache adds it to text/plain and text/html responses without one."""
+    charset = request.per_dir.get("AddDefaultCharset")
+    content_type = request.headers_out.get("Content-Type") or request.content_type or ""
+    if not charset or "charset=" in content_type.lower():
+        return DECLINED
+    if content_type.split(";")[0].strip().lower() in ("text/plain", "text/html"):
+        request.headers_out.set("Content-Type", f"{content_type}; charset={charset}")
+    return OK
+
+
 def register(hooks: Hooks, context: HookContext) -> None:
     hooks.add(Phase.TRANSLATE_NAME, translate_name, Order.LAST)
     hooks.add(Phase.MAP_TO_STORAGE, map_to_storage, Order.LAST)
     hooks.add(Phase.HANDLER, default_handler, Order.LAST)
+    hooks.add(Phase.OUTPUT_HEADERS, add_default_charset, Order.LAST)
