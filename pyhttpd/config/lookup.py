@@ -2,8 +2,10 @@
 
 Virtual hosts: those whose address matches the connection's local address and port, then by Host
 among their ServerName / ServerAlias; the first listed for the address is the default. Sections:
-<Directory> (shortest path first), <DirectoryMatch>, <Files> and <FilesMatch>, then <Location> and
-<LocationMatch>; later values override earlier ones, APPEND settings accumulate. Runs in the thread
+<Directory> (shortest path first), <DirectoryMatch>, <Files> and <FilesMatch> (also those nested
+in a matching <Directory>), then <Location> and <LocationMatch>, then the <If> sections whose
+condition holds (ap_if_walk); later values override earlier ones, APPEND settings accumulate.
+Conditions are decided by a callable the caller passes (config/ knows no HTTP). Runs in the thread
 serving the request; reads only the frozen ServerConfig.
 """
 
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from pyhttpd.config.directives import DirectiveSpec, Merge
@@ -21,6 +23,7 @@ _DIRECTORY = ("directory",)
 _DIRECTORY_MATCH = ("directorymatch",)
 _FILES = ("files", "filesmatch")
 _LOCATION = ("location", "locationmatch")
+_IF = ("if", "elseif", "else")
 
 
 def select_vhost(
@@ -59,9 +62,17 @@ def server_settings(config: ServerConfig, vhost: VirtualHost | None) -> Settings
 
 
 def sections_for(
-    config: ServerConfig, vhost: VirtualHost | None, filename: str | None, uri: str
+    config: ServerConfig,
+    vhost: VirtualHost | None,
+    filename: str | None,
+    uri: str,
+    evaluate: Callable[[str], bool] | None = None,
 ) -> list[Section]:
-    """The sections that apply to a file and URL, in Apache's merge order."""
+    """The sections that apply to a file and URL, in Apache's merge order.
+
+    `evaluate(expression_text) -> bool` decides <If> / <ElseIf> conditions for this request;
+    without it, <If>, <ElseIf> and <Else> sections are left out.
+    """
     pool = list(config.sections) + (list(vhost.sections) if vhost else [])
     found: list[Section] = []
     if filename is not None:
@@ -72,9 +83,36 @@ def sections_for(
         found += directories
         found += [s for s in pool if s.kind.lower() in _DIRECTORY_MATCH and _regex(s, filename)]
         basename = os.path.basename(filename)
-        found += [s for s in pool if s.kind.lower() in _FILES and _name_matches(s, basename)]
+        files = pool + [child for section in found for child in section.sections]
+        found += [s for s in files if s.kind.lower() in _FILES and _name_matches(s, basename)]
     found += [s for s in pool if s.kind.lower() in _LOCATION and _location_matches(s, uri)]
+    if evaluate is not None:
+        conditions = pool + [child for section in found for child in section.sections]
+        found += if_walk([s for s in conditions if s.kind.lower() in _IF], evaluate)
     return found
+
+
+def if_walk(level: list[Section], evaluate: Callable[[str], bool]) -> list[Section]:
+    """ap_if_walk: <If>/<ElseIf>/<Else> chains in merge order, then the <If>s nested in those
+    that applied, one level at a time. An <ElseIf>/<Else> is skipped once its chain matched."""
+    applied: list[Section] = []
+    while level:
+        matched: list[Section] = []
+        previous: bool | None = None
+        for section in level:
+            kind = section.kind.lower()
+            if kind != "if" and previous:
+                continue
+            if kind == "else":
+                previous = None
+            else:
+                previous = bool(evaluate(str(section.value)))
+                if not previous:
+                    continue
+            matched.append(section)
+        applied += matched
+        level = [child for s in matched for child in s.sections if child.kind.lower() in _IF]
+    return applied
 
 
 def _dir_matches(section: Section, filename: str) -> bool:

@@ -1,18 +1,27 @@
 """env_module (mod_env.c): SetEnv, UnsetEnv and PassEnv, the variables handed to CGI and SSI.
 
-Directive table on top; the fixups hook that overlays them on the request's environment arrives
-with the HTTP layer. The three directives feed one ordered list of operations under the `Env`
+Directive table on top; the three directives feed one ordered list of operations under the `Env`
 key, so `SetEnv A 1` then `UnsetEnv A` in one scope behave as in Apache. PassEnv reads this
 process's environment while the configuration is processed, as Apache's getenv() does.
+
+The fixups hook at the bottom replays the merged list into a table (an UnsetEnv removes what an
+enclosing scope set, as merge_env_dir_configs does) and overlays it on the request's environment.
+As in Apache, UnsetEnv removes only configured variables, not those SetEnvIf or others set. Runs in
+the thread serving the request.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pyhttpd.config.directives import OR_ALL, ArgShape, Command, DirectiveSpec, Handler, Merge
 from pyhttpd.config.module import Module
+from pyhttpd.http.phases import DECLINED, OK, HookContext, Hooks, Phase
+
+if TYPE_CHECKING:
+    from pyhttpd.http.request import Request
 
 
 @dataclass(frozen=True)
@@ -74,9 +83,37 @@ DIRECTIVES: tuple[DirectiveSpec, ...] = (
     ),
 )
 
+# --- hooks ---------------------------------------------------------------------------------------
+
+
+def variables(operations: tuple[EnvOperation, ...]) -> dict[str, str]:
+    """The configured table: operations replayed in merge order (outer scopes first)."""
+    table: dict[str, str] = {}
+    for operation in operations:
+        if operation.value is None:
+            table.pop(operation.name, None)
+        else:
+            table[operation.name] = operation.value
+    return table
+
+
+def fixup_env(request: Request) -> int:
+    """fixup_env_module: overlay the configured variables on the request's environment."""
+    table = variables(tuple(request.per_dir.get("Env") or ()))
+    if not table:
+        return DECLINED
+    request.environment.update(table)
+    return OK
+
+
+def register(hooks: Hooks, context: HookContext) -> None:
+    hooks.add(Phase.FIXUPS, fixup_env)
+
+
 MODULE = Module(
     name="env_module",
     source="mod_env.c",
     directives=DIRECTIVES,
     description="environment variables for CGI and SSI: SetEnv, UnsetEnv, PassEnv",
+    register_hooks=register,
 )

@@ -1,21 +1,29 @@
 """setenvif_module (mod_setenvif.c): SetEnvIf, SetEnvIfNoCase, SetEnvIfExpr, BrowserMatch and
 BrowserMatchNoCase.
 
-Directive table on top; the post_read_request (server-wide rules) and header_parser (per-directory
-rules) hooks arrive with the HTTP layer. All five directives feed one ordered list under the
-`SetEnvIf` key, as Apache keeps one conditionals array. Runs only while a configuration is
-processed.
+Directive table on top. All five directives feed one ordered list under the `SetEnvIf` key, as
+Apache keeps one conditionals array; SetEnvIfExpr's expression is parsed here, so a bad one fails
+at start-up. Hooks at the bottom, as Apache's match_headers: post_read_request applies the rules
+written at server or virtual-host level, header_parser those from <Directory>, <Location>, <Files>,
+<If> and .htaccess (the per-directory list minus the server's prefix). The table code runs while a
+configuration is processed, the hooks in the thread serving the request.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pyhttpd.config.directives import OR_ALL, ArgShape, Command, DirectiveSpec, Handler, Merge
 from pyhttpd.config.grammar import split_words
 from pyhttpd.config.module import Module
 from pyhttpd.errors import DirectiveError
+from pyhttpd.http.expr import Expression, evaluate_match, parse, regsub, request_header
+from pyhttpd.http.phases import DECLINED, HookContext, Hooks, Phase
+
+if TYPE_CHECKING:
+    from pyhttpd.http.request import Request
 
 # Attributes that name a request property rather than a header (matched case-insensitively).
 SPECIAL_ATTRIBUTES = frozenset(
@@ -52,6 +60,7 @@ class SetEnvIfRule:
     regex: re.Pattern[str] | None = None  # None when `pattern` is a plain substring
     attribute_regex: re.Pattern[str] | None = None  # when `attribute` is itself a regex
     expression: str = ""
+    compiled: Expression | None = None  # `expression`, parsed
 
 
 def _is_plain(pattern: str) -> bool:
@@ -130,7 +139,9 @@ def set_env_if_expr(cmd: Command, raw: str) -> SetEnvIfRule:
     words = split_words(raw)
     if not words or not words[0]:
         raise DirectiveError(f"Missing expression for {cmd.name}")
-    return SetEnvIfRule("", "", _variables(cmd, words[1:]), expression=words[0])
+    compiled = parse(words[0], f'Could not parse expression "{words[0]}"')
+    variables = _variables(cmd, words[1:])
+    return SetEnvIfRule("", "", variables, expression=words[0], compiled=compiled)
 
 
 def browser_match(cmd: Command, raw: str) -> SetEnvIfRule:
@@ -162,9 +173,90 @@ DIRECTIVES: tuple[DirectiveSpec, ...] = (
     _row("BrowserMatchNoCase", browser_match_no_case, "A browser regex and a list of variables."),
 )
 
+# --- hooks ---------------------------------------------------------------------------------------
+
+
+def _attribute(rule: SetEnvIfRule, request: Request) -> str | None:
+    """The text a rule tests: a special attribute, a header (or env var), or a header-name regex."""
+    special = rule.attribute.lower()
+    if special in ("remote_addr", "remote_host"):  # no HostnameLookups: the address
+        return request.client[0]
+    if special == "server_addr":
+        return request.local[0]
+    if special == "request_uri":
+        return request.uri
+    if special == "request_method":
+        return request.method
+    if special == "request_protocol":
+        return request.head.protocol
+    if rule.attribute_regex is not None:
+        value = None
+        for name in dict.fromkeys(name for name, _ in request.head.headers):
+            if rule.attribute_regex.search(name):
+                value = request_header(request, name)  # the last matching header wins
+        return value
+    value = request_header(request, rule.attribute)
+    return request.environment.get(rule.attribute) if value is None else value
+
+
+def match_headers(request: Request, rules: tuple[SetEnvIfRule, ...]) -> None:
+    """Apache's match_headers: consecutive rules on one attribute share its value, read once."""
+    environment = request.environment
+    last: str | None = None
+    value = ""
+    for rule in rules:
+        match: re.Match[str] | None = None
+        if rule.compiled is not None:
+            matched, match = evaluate_match(rule.compiled, request)
+        else:
+            if rule.attribute.lower() != last:
+                last = rule.attribute.lower()
+                value = _attribute(rule, request) or ""
+            if rule.regex is None:
+                found = value.lower() if rule.nocase else value
+                matched = (rule.pattern.lower() if rule.nocase else rule.pattern) in found
+            else:
+                match = rule.regex.search(value)
+                matched = match is not None
+        if not matched:
+            continue
+        for variable in rule.variables:
+            if variable.value is None:
+                environment.pop(variable.name, None)
+            elif rule.regex is None and rule.compiled is None:
+                environment[variable.name] = variable.value
+            else:
+                environment[variable.name] = regsub(variable.value, match)
+
+
+def _server_rules(request: Request) -> tuple[SetEnvIfRule, ...]:
+    return tuple(request.server.get("SetEnvIf") or ())
+
+
+def post_read_request(request: Request) -> int:
+    match_headers(request, _server_rules(request))
+    return DECLINED
+
+
+def header_parser(request: Request) -> int:
+    """Only the rules written in per-directory sections: the server's run at post_read_request."""
+    rules = tuple(request.per_dir.get("SetEnvIf") or ())
+    server = _server_rules(request)
+    if rules[: len(server)] == server:
+        rules = rules[len(server) :]
+    match_headers(request, rules)
+    return DECLINED
+
+
+def register(hooks: Hooks, context: HookContext) -> None:
+    hooks.add(Phase.POST_READ_REQUEST, post_read_request)
+    hooks.add(Phase.HEADER_PARSER, header_parser)
+
+
 MODULE = Module(
     name="setenvif_module",
     source="mod_setenvif.c",
     directives=DIRECTIVES,
     description="set environment variables from request attributes matched by regex or ap_expr",
+    register_hooks=register,
 )
