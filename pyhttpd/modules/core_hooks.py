@@ -1,19 +1,30 @@
 """core_module's hooks: translate_name, map_to_storage and the default handler (static files).
 
-translate_name maps the URL onto DocumentRoot; map_to_storage stats the file, splits off
-PATH_INFO and merges the per-directory sections; the default handler serves regular files for GET
-and HEAD and answers other methods as Apache's default handler does. Runs in the thread serving the
-request.
+translate_name maps the URL onto DocumentRoot; map_to_storage is Apache's directory walk (one
+segment at a time from /: <Directory> sections by depth, .htaccess files under AllowOverride, the
+symbolic-link rules of Options) followed by the regex directory, <Files> and <Location> sections;
+it leaves the merged per-dir settings on the request and the merged sections, in order, in
+request.notes[LAYERS_NOTE] for the access modules. The default handler serves regular files for
+GET and HEAD and answers other methods as Apache's default handler does. Runs in the thread
+serving the request.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import stat as stat_module
+from functools import partial
 
+from pyhttpd.config.htaccess import HtaccessError, read_access_file
 from pyhttpd.config.lookup import merge, sections_for
+from pyhttpd.config.model import Section
+from pyhttpd.errorlog import ErrorLog
 from pyhttpd.errors import HttpError
+from pyhttpd.http.authz import KNOWN_METHODS, LAYERS_NOTE
+from pyhttpd.http.expr import evaluator
 from pyhttpd.http.files import serve_file
+from pyhttpd.http.options import FOLLOW_SYMLINKS, SYMLINKS_IF_OWNER_MATCH, OptionsState, resolve
 from pyhttpd.http.phases import DECLINED, OK, HookContext, Hooks, Order, Phase
 from pyhttpd.http.request import Request
 
@@ -35,48 +46,199 @@ def translate_name(request: Request) -> int:
     return OK
 
 
-def map_to_storage(request: Request) -> int:
-    """Stat the longest existing prefix of the filename; the rest is PATH_INFO."""
+def map_to_storage(request: Request, error_log: ErrorLog | None = None) -> int:
+    """Apache's directory walk and file walk, then the <Location> sections.
+
+    Walks the filename from / one segment at a time: at each directory, the <Directory> sections
+    of that depth and then its .htaccess (when AllowOverride allows) are merged; each next
+    segment is lstat'ed, and a symbolic link is followed only as Options allows (AH00037). The
+    first regular file ends the walk and the rest is PATH_INFO; a missing segment ends it with
+    no file. Regex directory sections, <Files>, <Location> and the <If> sections whose condition
+    holds follow, in Apache's order.
+    """
+    evaluate = evaluator(request)
     if request.filename is None:
-        request.per_dir = _merged(request, None)
+        _apply(request, sections_for(request.config, request.vhost, None, request.uri, evaluate))
         return OK
-    path = request.filename
-    rest = ""
-    while True:
-        try:
-            request.stat = os.stat(path)
-            break
-        except (FileNotFoundError, NotADirectoryError):
-            parent, leaf = os.path.split(path.rstrip("/"))
-            if (
-                not leaf
-                or parent == path
-                or len(parent) < len(request.notes.get("document_root", "/"))
-            ):
-                break
-            rest = "/" + leaf + rest
-            path = parent
-        except OSError:
-            raise HttpError(403, f"cannot stat {path}", "AH00035", close=False) from None
-    if request.stat is not None and stat_module.S_ISREG(request.stat.st_mode) and rest:
-        request.filename, request.path_info = path, rest
-    elif rest:
-        request.stat = None
-    request.per_dir = _merged(request, request.filename)
+    layers = _directory_walk(request, error_log)
+    found = sections_for(request.config, request.vhost, request.filename, request.uri, evaluate)
+    regex_dirs = [s for s in found if _is_regex_directory(s)]
+    files = [s for s in found if s.kind.lower() in _FILES]
+    basename = os.path.basename(request.filename)
+    nested = [  # <Files> inside .htaccess (and inside <Directory>, unless sections_for has them)
+        child
+        for layer in layers + regex_dirs
+        for child in layer.sections
+        if child.kind.lower() in _FILES
+        and _files_match(child, basename)
+        and not any(child is known for known in files)
+    ]
+    locations = [s for s in found if s.kind.lower() in _LOCATIONS]
+    conditions = [s for s in found if s.kind.lower() in _IF]
+    _apply(request, layers + regex_dirs + files + nested + locations + conditions)
     return OK
 
 
-def _merged(request: Request, filename: str | None) -> object:
-    sections = sections_for(request.config, request.vhost, filename, request.uri)
-    return merge(request.server, [s.settings for s in sections], request.config.directives)
+_FILES = ("files", "filesmatch")
+_LOCATIONS = ("location", "locationmatch")
+_IF = ("if", "elseif", "else")
+_UNSET = None  # AllowOverride never written: Apache still reads .htaccess, granting nothing
 
 
-# Apache's registered methods (http_protocol.c); anything else is 501 Not Implemented.
-KNOWN_METHODS = frozenset(
-    "GET HEAD PUT POST DELETE CONNECT OPTIONS TRACE PATCH PROPFIND PROPPATCH MKCOL COPY MOVE "
-    "LOCK UNLOCK VERSION-CONTROL CHECKOUT UNCHECKOUT CHECKIN UPDATE LABEL REPORT MKWORKSPACE "
-    "MKACTIVITY BASELINE-CONTROL MERGE".split()
-)
+def _apply(request: Request, layers: list[Section]) -> None:
+    request.notes[LAYERS_NOTE] = tuple(layers)
+    request.per_dir = merge(
+        request.server, [layer.settings for layer in layers], request.config.directives
+    )
+
+
+def _is_regex_directory(section: Section) -> bool:
+    kind = section.kind.lower()
+    return kind == "directorymatch" or (kind == "directory" and section.value.regex is not None)
+
+
+def _files_match(section: Section, basename: str) -> bool:
+    if section.value.regex is not None:
+        return bool(section.value.regex.search(basename))
+    return fnmatch.fnmatchcase(basename, section.value.pattern)
+
+
+def _directory_matches(section: Section, directory: str) -> bool:
+    """A non-regex <Directory> applies at exactly its depth: the same path, or a wildcard match."""
+    pattern = section.value.pattern
+    if pattern == directory:
+        return True
+    return (
+        any(c in pattern for c in "*?[")
+        and pattern.count("/") == directory.count("/")
+        and fnmatch.fnmatchcase(directory, pattern)
+    )
+
+
+def _directory_walk(request: Request, error_log: ErrorLog | None) -> list[Section]:
+    """ap_directory_walk for request.filename: returns the layers merged so far, in order, and
+    sets stat, filename and path_info."""
+    config = request.config
+    pool = list(config.sections) + (list(request.vhost.sections) if request.vhost else [])
+    plain = [s for s in pool if s.kind.lower() == "directory" and s.value.regex is None]
+    options = resolve([line] for line in request.server.get("Options") or ())
+    overrides: frozenset[str] | None = _UNSET
+    layers: list[Section] = []
+    path = request.filename or "/"
+    if not path.startswith("/"):
+        path = os.path.abspath(path)
+    directory, position = "/", 1
+    request.stat = None
+    while True:
+        depth = directory.count("/")
+        for section in plain:
+            if section.value.pattern.count("/") == depth and _directory_matches(section, directory):
+                layers.append(section)
+                options = options.merge(section.settings.values.get("Options", ()))
+                if "AllowOverride" in section.settings.values:
+                    overrides = section.settings.values["AllowOverride"]
+        if overrides is _UNSET or overrides:
+            access = _access_file(request, directory, overrides or frozenset(), error_log)
+            if access is not None:
+                layers.append(access)
+                options = options.merge(access.settings.values.get("Options", ()))
+        while position < len(path) and path[position] == "/":
+            position += 1
+        if position >= len(path):
+            if request.stat is None:
+                request.stat = _stat_or_none(directory)
+            return layers
+        end = path.find("/", position)
+        end = len(path) if end < 0 else end
+        candidate = path[:end]
+        info = _lstat(request, candidate, error_log)
+        if info is None:  # no such file: no stat, the whole filename stays
+            request.stat = None
+            return layers
+        if stat_module.S_ISLNK(info.st_mode):
+            info = _follow(request, candidate, info, options, error_log)
+        if stat_module.S_ISREG(info.st_mode):
+            request.stat = info
+            if end < len(path):
+                request.filename, request.path_info = candidate, path[end:]
+            return layers
+        if not stat_module.S_ISDIR(info.st_mode):
+            text = f"Forbidden: {candidate} doesn't point to a file or directory"
+            raise _forbidden(request, error_log, text, "AH00038")
+        request.stat = info
+        directory, position = candidate + "/", end
+
+
+def _stat_or_none(path: str) -> os.stat_result | None:
+    try:
+        return os.stat(path)
+    except OSError:
+        return None
+
+
+def _lstat(request: Request, path: str, error_log: ErrorLog | None) -> os.stat_result | None:
+    try:
+        return os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except PermissionError:
+        text = (
+            f"access to {request.uri} denied (filesystem path '{path}') because search "
+            "permissions are missing on a component of the path"
+        )
+        raise _forbidden(request, error_log, text, "AH00035") from None
+    except OSError:
+        text = f"access to {request.uri} failed (filesystem path '{path}')"
+        raise _forbidden(request, error_log, text, "AH00036") from None
+
+
+def _forbidden(request: Request, error_log: ErrorLog | None, text: str, tag: str) -> HttpError:
+    """Log at error level, as Apache's directory walk does, and return the 403 to raise."""
+    _log(request, error_log, "error", text, tag)
+    return HttpError(403, close=False)
+
+
+def _follow(
+    request: Request,
+    path: str,
+    link: os.stat_result,
+    options: OptionsState,
+    error_log: ErrorLog | None,
+) -> os.stat_result:
+    """resolve_symlink: FollowSymLinks follows any link whose target exists;
+    SymLinksIfOwnerMatch only one owned by the link's owner (and it wins when both are on)."""
+    target: os.stat_result | None = None
+    if FOLLOW_SYMLINKS in options or SYMLINKS_IF_OWNER_MATCH in options:
+        target = _stat_or_none(path)
+        if target is not None and SYMLINKS_IF_OWNER_MATCH in options:
+            target = target if target.st_uid == link.st_uid else None
+    if target is None:
+        text = f"Symbolic link not allowed or link target not accessible: {path}"
+        raise _forbidden(request, error_log, text, "AH00037")
+    return target
+
+
+def _access_file(
+    request: Request, directory: str, overrides: frozenset[str], error_log: ErrorLog | None
+) -> Section | None:
+    try:
+        parsed = read_access_file(request.config, directory, overrides)
+    except HtaccessError as error:
+        _log(request, error_log, error.level, error.message, error.tag)
+        raise HttpError(error.status, close=False) from None
+    if parsed is None:
+        return None
+    for warning in parsed.warnings:  # Apache logs these without the client (ap_log_perror)
+        tag, _, text = warning.partition(": ")
+        if error_log is not None:
+            error_log.log("warn", "core", text, tag=tag)
+    return parsed.section
+
+
+def _log(request: Request, error_log: ErrorLog | None, level: str, text: str, tag: str) -> None:
+    if error_log is not None:
+        client = f"{request.client[0]}:{request.client[1]}"
+        error_log.log(level, "core", text, tag=tag, client=client)
 
 
 def default_handler(request: Request) -> int:
@@ -122,6 +284,8 @@ def add_default_charset(request: Request) -> int:
 
 def register(hooks: Hooks, context: HookContext) -> None:
     hooks.add(Phase.TRANSLATE_NAME, translate_name, Order.LAST)
-    hooks.add(Phase.MAP_TO_STORAGE, map_to_storage, Order.LAST)
+    hooks.add(
+        Phase.MAP_TO_STORAGE, partial(map_to_storage, error_log=context.error_log), Order.LAST
+    )
     hooks.add(Phase.HANDLER, default_handler, Order.LAST)
     hooks.add(Phase.OUTPUT_HEADERS, add_default_charset, Order.LAST)

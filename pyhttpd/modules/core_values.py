@@ -69,9 +69,8 @@ class OptionsLine:
 
 
 _CANONICAL_OPTIONS = {name.lower(): name for name in OPTIONS}
-_ALL_OPTIONS = frozenset(
-    {"ExecCGI", "FollowSymLinks", "Includes", "Indexes", "SymLinksIfOwnerMatch"}
-)
+# Apache's OPT_ALL: everything but MultiViews and SymLinksIfOwnerMatch.
+_ALL_OPTIONS = frozenset({"ExecCGI", "FollowSymLinks", "Includes", "Indexes"})
 
 
 def options(cmd: Command, raw: str) -> OptionsLine:
@@ -108,6 +107,11 @@ def allow_override(cmd: Command, raw: str) -> frozenset[str]:
             continue
         if lowered == "all":
             granted.update(o for o in OVERRIDES if o != "Nonfatal")
+        elif lowered == "nonfatal":
+            kind = word.partition("=")[2].lower()
+            if kind not in ("override", "unknown", "all"):
+                raise DirectiveError("=Override, =Unknown or =All expected after Nonfatal")
+            granted.add(canonical[lowered])
         elif lowered in canonical:
             granted.add(canonical[lowered])
         else:

@@ -1,26 +1,38 @@
 """access_compat_module (mod_access_compat.c): Apache 2.2's host-based access control kept for
 old configurations: order, allow, deny and Satisfy.
 
-Directive table on top; the access_checker hook arrives with the HTTP layer. The rows are named
-in lower case ("order", "allow", "deny") because Apache's command table spells them so, and its
-messages quote those names; the settings keys are Order, Allow, Deny. Runs only while a
-configuration is processed.
+Directive table on top; hooks at the bottom. The rows are named in lower case ("order", "allow",
+"deny") because Apache's command table spells them so, and its messages quote those names; the
+settings keys are Order, Allow, Deny. Like Apache's module it has no merge function: the last
+section (or .htaccess) holding any of its directives decides alone. The access_checker hook
+answers 403 with AH01797; under `Satisfy Any` it only records its verdict, and Require (in
+mod_authz_core's auth_checker) is skipped when the host check passed, consulted when it failed.
+Directive handlers run while a configuration is processed; hooks in the thread serving a request.
 """
 
 from __future__ import annotations
 
-import ipaddress
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from pyhttpd.config.directives import AUTH_CONF, ArgShape, Command, DirectiveSpec, Merge
+from pyhttpd.config.model import Section
 from pyhttpd.config.module import Module
+from pyhttpd.errorlog import ErrorLog
 from pyhttpd.errors import DirectiveError
-
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-BAD_IP = "The specified IP address is invalid."  # APR_EBADIP
-BAD_MASK = "The specified network mask is invalid."  # APR_EBADMASK
-_NOT_IP = "not an IP"  # APR_EINVAL: the text did not look like an address at all
+from pyhttpd.http.authz import (
+    LAYERS_NOTE,
+    NOT_AN_IP,
+    SATISFY_ANY_NOTE,
+    MethodLimit,
+    Network,
+    double_reverse_host,
+    in_domain,
+    in_network,
+    subnet,
+)
+from pyhttpd.http.phases import DECLINED, OK, HookContext, Hooks, Order, Phase
+from pyhttpd.http.request import Request
 
 
 @dataclass(frozen=True)
@@ -34,56 +46,6 @@ class HostRule:
     kind: str
     value: str
     network: Network | None = None
-
-
-def _looks_like_ip(text: str) -> bool:
-    """APR's looks_like_ip: anything with ':' (IPv6), or only digits and dots."""
-    if not text:
-        return False
-    return ":" in text or all(char == "." or char.isdigit() for char in text)
-
-
-def _partial_ipv4(text: str) -> Network:
-    """The legacy network form: `10.1` or `10.1.` means 10.1.0.0/16 (APR's parse_network)."""
-    parts = text[:-1].split(".") if text.endswith(".") else text.split(".")
-    if len(text) > 15 or not 1 <= len(parts) <= 4:
-        raise ValueError(BAD_IP)
-    octets = []
-    for part in parts:
-        if not part.isdigit() or int(part) > 255:
-            raise ValueError(BAD_IP)
-        octets.append(int(part))
-    address = ".".join(str(octet) for octet in octets + [0] * (4 - len(octets)))
-    return ipaddress.ip_network(f"{address}/{8 * len(octets)}")
-
-
-def _is_dotted_quad(text: str) -> bool:
-    parts = text.split(".")
-    return len(parts) == 4 and all(part.isdigit() and int(part) <= 255 for part in parts)
-
-
-def subnet(address: str, mask: str | None) -> Network:
-    """APR's apr_ipsubnet_create; raises ValueError with APR's error text."""
-    if not _looks_like_ip(address):
-        raise ValueError(_NOT_IP)
-    try:
-        parsed = ipaddress.ip_address(address)
-    except ValueError:
-        if mask is None and ":" not in address:
-            return _partial_ipv4(address)
-        raise ValueError(BAD_IP) from None
-    if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped is not None:
-        raise ValueError(BAD_IP)
-    if mask is None:
-        return ipaddress.ip_network(parsed)
-    bits = mask.isdigit() and 0 < int(mask) <= parsed.max_prefixlen
-    dotted = isinstance(parsed, ipaddress.IPv4Address) and _is_dotted_quad(mask)
-    if not (bits or dotted):
-        raise ValueError(BAD_MASK)
-    try:
-        return ipaddress.ip_network(f"{parsed}/{mask}", strict=False)
-    except ValueError:
-        raise ValueError(BAD_MASK) from None
 
 
 def allow_deny(cmd: Command, from_word: str, where: str) -> HostRule:
@@ -101,7 +63,7 @@ def allow_deny(cmd: Command, from_word: str, where: str) -> HostRule:
     try:
         return HostRule("ip", where, subnet(address, mask if slash else None))
     except ValueError as error:
-        if str(error) != _NOT_IP:
+        if str(error) != NOT_AN_IP:
             raise DirectiveError(str(error)) from None
         if slash:
             raise DirectiveError("An IP address was expected") from None
@@ -165,9 +127,125 @@ DIRECTIVES: tuple[DirectiveSpec, ...] = (
     ),
 )
 
+# --- hooks -------------------------------------------------------------------------------------
+
+_KEYS = ("Order", "Allow", "Deny", "Satisfy")
+_LIMITS = {"limit": False, "limitexcept": True}
+Scoped = tuple[MethodLimit | None, Section]
+
+
+def _scopes(section: Section) -> list[Scoped]:
+    """The section itself, then its <Limit>/<LimitExcept> bodies with their methods."""
+    found: list[Scoped] = [(None, section)]
+    for child in section.sections:
+        kind = child.kind.lower()
+        if kind in _LIMITS:
+            found.append((MethodLimit(frozenset(child.value), _LIMITS[kind]), child))
+    return found
+
+
+def _uses_module(section: Section) -> bool:
+    return any(key in scope.settings.values for _, scope in _scopes(section) for key in _KEYS)
+
+
+def request_section(request: Request) -> Section | None:
+    """The last merged section holding an access_compat directive (Apache: no merge function)."""
+    found = None
+    for layer in request.notes.get(LAYERS_NOTE, ()):
+        if _uses_module(layer):
+            found = layer
+    return found
+
+
+def _setting(section: Section, key: str, method: str, default: str) -> str:
+    """A per-method value: a <Limit> covering the method wins over the section's own line."""
+    value = default
+    for limit, scope in _scopes(section):
+        if key in scope.settings.values and (limit is None or limit.covers(method)):
+            value = str(scope.settings.values[key])
+    return value
+
+
+def _rules(section: Section, key: str, method: str) -> Iterable[HostRule]:
+    for limit, scope in _scopes(section):
+        if limit is None or limit.covers(method):
+            yield from scope.settings.values.get(key, ())
+
+
+def find_allow_deny(request: Request, rules: Iterable[HostRule]) -> bool:
+    """find_allowdeny: does any rule match this client?"""
+    for rule in rules:
+        if rule.kind == "all":
+            return True
+        if rule.kind == "env" and rule.value in request.environment:
+            return True
+        if rule.kind == "nenv" and rule.value not in request.environment:
+            return True
+        if rule.kind == "ip" and rule.network and in_network(request.client[0], rule.network):
+            return True
+        if rule.kind == "host":
+            name = double_reverse_host(request)
+            if name is not None and in_domain(rule.value, name):
+                return True
+    return False
+
+
+def host_access_allowed(request: Request, section: Section) -> bool:
+    """check_dir_access: Order decides which list is read first and what the default is."""
+    method = request.method
+    order_value = _setting(section, "Order", method, "deny,allow")
+    allowed = find_allow_deny(request, _rules(section, "Allow", method))
+    denied = find_allow_deny(request, _rules(section, "Deny", method))
+    if order_value == "allow,deny":
+        return allowed and not denied
+    if order_value == "deny,allow":
+        return allowed or not denied
+    return allowed and not denied  # mutual-failure
+
+
+def check_access(request: Request, error_log: ErrorLog) -> int:
+    section = request_section(request)
+    if section is None:
+        return DECLINED
+    granted = host_access_allowed(request, section)
+    if not granted:
+        target = request.filename if request.filename else f"uri {request.uri}"
+        error_log.log(
+            "error",
+            "access_compat",
+            f"client denied by server configuration: {target}",
+            tag="AH01797",
+            client=f"{request.client[0]}:{request.client[1]}",
+        )
+    if _setting(section, "Satisfy", request.method, "all") == "any":
+        request.notes[SATISFY_ANY_NOTE] = "granted" if granted else "denied"
+        return OK
+    return OK if granted else 403
+
+
+def satisfy_any_without_authz(request: Request) -> int:
+    """Under Satisfy Any with no mod_authz_core loaded, nothing else can let the client in."""
+    if request.notes.get(SATISFY_ANY_NOTE) != "denied":
+        return DECLINED
+    if request.config.module_loaded("authz_core_module"):
+        return DECLINED
+    return 403
+
+
+def register(hooks: Hooks, context: HookContext) -> None:
+    error_log = context.error_log
+
+    def access_checker(request: Request) -> int:
+        return check_access(request, error_log)
+
+    hooks.add(Phase.ACCESS_CHECKER, access_checker)
+    hooks.add(Phase.AUTH_CHECKER, satisfy_any_without_authz, Order.LAST)
+
+
 MODULE = Module(
     name="access_compat_module",
     source="mod_access_compat.c",
     directives=DIRECTIVES,
     description="Apache 2.2 host-based access control: order, allow, deny, Satisfy",
+    register_hooks=register,
 )

@@ -1,11 +1,14 @@
 """authz_core_module (mod_authz_core.c): Require, the <RequireAll|Any|None> containers,
-AuthMerging and AuthzSendForbiddenOnFailure.
+AuthMerging and AuthzSendForbiddenOnFailure, and the authorization check.
 
-Directive table on top. The authz hook and the provider registry (all, env, method, expr here;
-ip, host, local, forward-dns from mod_authz_host; user, valid-user from mod_authz_user) arrive
-with the HTTP layer, which also resolves provider names: the table cannot see which modules are
-loaded, so an unknown provider is not refused here as Apache would. Runs only while a
-configuration is processed.
+Directive table on top; hooks at the bottom. Each configuration section (and .htaccess) that holds
+authorization directives becomes an AuthzConfig tree; the sections that apply to a request are
+merged by AuthMerging and evaluated in the auth_checker phase: granted, or 403 with AH01630. No
+Require anywhere means granted. Providers come from pyhttpd.http.authz's registry: `all`, `env`
+and `method` are registered here, `ip`, `host`, `local` and `forward-dns` by mod_authz_host. The
+table cannot see which modules are loaded, so an unknown provider or a bad argument is reported
+when a request meets it (500) rather than at start-up as Apache would. Directive handlers run
+while a configuration is processed; the hook in the thread serving a request.
 """
 
 from __future__ import annotations
@@ -15,9 +18,30 @@ from dataclasses import dataclass
 
 from pyhttpd.config.directives import AUTH_CONF, ArgShape, Command, DirectiveSpec, Merge
 from pyhttpd.config.grammar import split_words
+from pyhttpd.config.model import Section
 from pyhttpd.config.module import Module
 from pyhttpd.config.nodes import Node
+from pyhttpd.errorlog import ErrorLog
 from pyhttpd.errors import DirectiveError
+from pyhttpd.http.authz import (
+    KNOWN_METHODS,
+    LAYERS_NOTE,
+    SATISFY_ANY_NOTE,
+    AuthzBlock,
+    AuthzConfig,
+    AuthzProvider,
+    AuthzRule,
+    AuthzStatus,
+    MethodLimit,
+    ProviderError,
+    evaluate,
+    find_provider,
+    merge_authz,
+    parsed_args,
+    register_provider,
+)
+from pyhttpd.http.phases import OK, HookContext, Hooks, Order, Phase
+from pyhttpd.http.request import Request
 
 
 @dataclass(frozen=True)
@@ -178,9 +202,159 @@ DIRECTIVES: tuple[DirectiveSpec, ...] = (
     ),
 )
 
+# --- hooks -------------------------------------------------------------------------------------
+
+MODULE_NAME = "authz_core_module"
+_BLOCKS = ("requireall", "requireany", "requirenone")
+_LIMITS = {"limit": False, "limitexcept": True}
+_OWN_KEYS = ("Require", "AuthMerging", "AuthzSendForbiddenOnFailure")
+
+
+def _children(section: Section, limit: MethodLimit | None) -> list[AuthzRule | AuthzBlock]:
+    """A section's Require lines and containers as tree nodes; <Limit> bodies join the section
+    with their methods, as Apache's cmd->limited does."""
+    found: list[AuthzRule | AuthzBlock] = [
+        AuthzRule(line.provider, line.args, line.negate, limit)
+        for line in section.settings.values.get("Require", ())
+    ]
+    for child in section.sections:
+        kind = child.kind.lower()
+        if kind in _BLOCKS:
+            value: AuthzSection = child.value
+            block = AuthzBlock(value.logic, tuple(_children(child, limit)), value.negate, limit)
+            found.append(block)
+        elif kind in _LIMITS:
+            found += _children(child, MethodLimit(frozenset(child.value), _LIMITS[kind]))
+    return found
+
+
+def layer_config(section: Section) -> AuthzConfig | None:
+    """The authz_core config of one section, or None when it holds no authz_core directive
+    (Apache creates a module's per-dir config only for sections that use it)."""
+    children = _children(section, None)
+    values = section.settings.values
+    if not children and not any(key in values for key in _OWN_KEYS):
+        return None
+    block = AuthzBlock("or", tuple(children)) if children else None
+    return AuthzConfig(block, str(values.get("AuthMerging", "unset")))
+
+
+_layer_cache: dict[int, tuple[Section, AuthzConfig | None]] = {}
+
+
+def request_config(request: Request) -> AuthzConfig:
+    """Merge the authorization of every section that applies, in the walk's order."""
+    merged = AuthzConfig()
+    for layer in request.notes.get(LAYERS_NOTE, ()):
+        cached = _layer_cache.get(id(layer))
+        if cached is None or cached[0] is not layer:
+            if len(_layer_cache) > 4096:
+                _layer_cache.clear()
+            cached = _layer_cache[id(layer)] = (layer, layer_config(layer))
+        if cached[1] is not None:
+            merged = merge_authz(merged, cached[1])
+    return merged
+
+
+def _client(request: Request) -> str:
+    return f"{request.client[0]}:{request.client[1]}"
+
+
+def _check(request: Request, rule: AuthzRule, error_log: ErrorLog) -> AuthzStatus:
+    provider = find_provider(request.config, rule.provider)
+    try:
+        if provider is None:
+            raise ProviderError(f"Unknown Authz provider: {rule.provider}")
+        parsed = parsed_args(provider, rule.args)
+    except ProviderError as error:
+        error_log.log("error", "authz_core", str(error), client=_client(request))
+        return AuthzStatus.GENERAL_ERROR
+    return provider.check(request, rule.args, parsed)
+
+
+def authorize(request: Request, error_log: ErrorLog) -> int:
+    """authorize_user_core: no Require is granted; denied or neutral is 403 with AH01630."""
+    if request.notes.get(SATISFY_ANY_NOTE) == "granted":
+        return OK  # Satisfy Any, and the host-based access check let the client in
+    block = request_config(request).block
+    if block is None:
+        return OK
+    result = evaluate(block, request.method, lambda rule: _check(request, rule, error_log))
+    if result is AuthzStatus.GRANTED:
+        return OK
+    if result in (AuthzStatus.DENIED, AuthzStatus.NEUTRAL):
+        target = request.filename if request.filename else f"uri {request.uri}"
+        error_log.log(
+            "error",
+            "authz_core",
+            f"client denied by server configuration: {target}",
+            tag="AH01630",
+            client=_client(request),
+        )
+        return 403
+    if result is AuthzStatus.DENIED_NO_USER:
+        error_log.log(
+            "error",
+            "core",
+            f"No authentication done but request not allowed without authentication for "
+            f"{request.uri}. Authentication not configured?",
+            tag="AH00027",
+            client=_client(request),
+        )
+    return 500
+
+
+# --- the providers authz_core brings: all, env, method ----------------------------------------
+
+
+def _parse_all(args: str) -> AuthzStatus:
+    lowered = args.lower()
+    if lowered == "granted":
+        return AuthzStatus.GRANTED
+    if lowered == "denied":
+        return AuthzStatus.DENIED
+    raise ProviderError("Argument for 'Require all' must be 'granted' or 'denied'")
+
+
+def _check_all(request: Request, args: str, parsed: AuthzStatus) -> AuthzStatus:
+    return parsed
+
+
+def _check_env(request: Request, args: str, parsed: object) -> AuthzStatus:
+    found = any(name in request.environment for name in split_words(args))
+    return AuthzStatus.GRANTED if found else AuthzStatus.DENIED
+
+
+def _parse_method(args: str) -> frozenset[str]:
+    methods: set[str] = set()
+    for word in split_words(args):
+        if word not in KNOWN_METHODS:
+            raise ProviderError(f"Invalid Method '{word}'")
+        methods.add("GET" if word == "HEAD" else word)
+    return frozenset(methods)
+
+
+def _check_method(request: Request, args: str, parsed: frozenset[str]) -> AuthzStatus:
+    method = "GET" if request.method == "HEAD" else request.method
+    return AuthzStatus.GRANTED if method in parsed else AuthzStatus.DENIED
+
+
+def register(hooks: Hooks, context: HookContext) -> None:
+    register_provider(AuthzProvider("all", MODULE_NAME, _check_all, _parse_all))
+    register_provider(AuthzProvider("env", MODULE_NAME, _check_env))
+    register_provider(AuthzProvider("method", MODULE_NAME, _check_method, _parse_method))
+    error_log = context.error_log
+
+    def auth_checker(request: Request) -> int:
+        return authorize(request, error_log)
+
+    hooks.add(Phase.AUTH_CHECKER, auth_checker, Order.LAST)
+
+
 MODULE = Module(
-    name="authz_core_module",
+    name=MODULE_NAME,
     source="mod_authz_core.c",
     directives=DIRECTIVES,
     description="Require and its containers: authorization logic over pluggable providers",
+    register_hooks=register,
 )

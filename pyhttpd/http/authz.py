@@ -1,0 +1,318 @@
+"""Authorization, the part shared by mod_authz_core, mod_authz_host and mod_access_compat.
+
+Modules never import each other: what they share lives here.
+- The provider registry (Apache's ap_register_auth_provider for AUTHZ_PROVIDER_GROUP): a module
+  registers `Require` providers by name when its hooks are registered; a lookup only returns a
+  provider whose module is loaded in the request's generation.
+- The authorization tree (Apache's authz_section_conf): Require lines as `AuthzRule` leaves,
+  <RequireAll|Any|None> and the implicit <RequireAny> of a section as `AuthzBlock`s, the
+  AuthMerging merge of two sections, and the evaluation (apply_authz_sections) as pure functions.
+- Client address helpers: APR's subnet parsing, the host-name domain test and the double-reverse
+  lookup used by `Require host` and `allow from example.org`.
+Runs in the thread serving a request; the registry is filled while a generation is built.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pyhttpd.config.model import ServerConfig
+    from pyhttpd.http.request import Request
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+# Apache's registered methods (http_protocol.c): the core answers any other with 501, and
+# `Require method` refuses any other name.
+KNOWN_METHODS = frozenset(
+    "GET HEAD PUT POST DELETE CONNECT OPTIONS TRACE PATCH PROPFIND PROPPATCH MKCOL COPY MOVE "
+    "LOCK UNLOCK VERSION-CONTROL CHECKOUT UNCHECKOUT CHECKIN UPDATE LABEL REPORT MKWORKSPACE "
+    "MKACTIVITY BASELINE-CONTROL MERGE".split()
+)
+
+# request.notes keys shared by the core's directory walk and the access modules.
+LAYERS_NOTE = "per_dir_layers"  # the configuration sections merged for the request, in order
+SATISFY_ANY_NOTE = "access_compat_satisfy_any"  # "granted" / "denied" under `Satisfy Any`
+
+
+class AuthzStatus(Enum):
+    DENIED = "denied"
+    GRANTED = "granted"
+    NEUTRAL = "neutral"
+    GENERAL_ERROR = "error"
+    DENIED_NO_USER = "denied (no authenticated user yet)"
+
+
+class ProviderError(Exception):
+    """A Require line its provider cannot parse; the text is Apache's configuration message."""
+
+
+# --- the provider registry --------------------------------------------------------------------
+
+Check = Callable[["Request", str, Any], AuthzStatus]
+Parse = Callable[[str], Any]
+
+
+def _no_parse(args: str) -> Any:
+    return None
+
+
+@dataclass(frozen=True)
+class AuthzProvider:
+    """One `Require <name> ...` provider: `parse` the rest of the line once, `check` a request."""
+
+    name: str
+    module: str  # the LoadModule name of the module that provides it
+    check: Check
+    parse: Parse = _no_parse
+
+
+_PROVIDERS: dict[str, AuthzProvider] = {}
+_PARSED: dict[tuple[str, str, str], Any] = {}
+
+
+def register_provider(provider: AuthzProvider) -> None:
+    """Called from a module's register_hooks; names are case-sensitive, as in Apache."""
+    _PROVIDERS[provider.name] = provider
+
+
+def find_provider(config: ServerConfig, name: str) -> AuthzProvider | None:
+    provider = _PROVIDERS.get(name)
+    if provider is None or not config.module_loaded(provider.module):
+        return None
+    return provider
+
+
+def parsed_args(provider: AuthzProvider, args: str) -> Any:
+    """The provider's parse of a Require line, computed once; raises ProviderError."""
+    key = (provider.module, provider.name, args)
+    if key not in _PARSED:
+        try:
+            _PARSED[key] = provider.parse(args)
+        except ProviderError as error:
+            _PARSED[key] = error
+    value = _PARSED[key]
+    if isinstance(value, ProviderError):
+        raise value
+    return value
+
+
+# --- the authorization tree -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MethodLimit:
+    """The methods a <Limit> (or, inverted, <LimitExcept>) applies to; HEAD counts as GET."""
+
+    names: frozenset[str]
+    inverted: bool = False
+
+    def covers(self, method: str) -> bool:
+        name = "GET" if method == "HEAD" else method
+        return (name in self.names) != self.inverted
+
+
+NO_METHODS = MethodLimit(frozenset())
+
+
+@dataclass(frozen=True)
+class AuthzRule:
+    """One `Require [not] provider args` line; `limit` None means every method."""
+
+    provider: str
+    args: str
+    negate: bool = False
+    limit: MethodLimit | None = None
+
+
+@dataclass(frozen=True)
+class AuthzBlock:
+    """<RequireAll> ("and"), <RequireAny> ("or"), <RequireNone> ("or", negated), or the implicit
+    <RequireAny> of a section. `limit` is the <Limit> the block opened in (None: every method);
+    a block also applies to every method one of its children applies to."""
+
+    logic: str
+    children: tuple[AuthzRule | AuthzBlock, ...]
+    negate: bool = False
+    limit: MethodLimit | None = NO_METHODS
+
+
+@dataclass(frozen=True)
+class AuthzConfig:
+    """One section's authorization: its tree, and AuthMerging ("unset", "off", "and", "or")."""
+
+    block: AuthzBlock | None = None
+    merging: str = "unset"
+
+
+def applies(node: AuthzRule | AuthzBlock, method: str) -> bool:
+    """Apache's `limited` bit test: does this node say anything about the method?"""
+    if node.limit is None or node.limit.covers(method):
+        return True
+    return isinstance(node, AuthzBlock) and any(applies(child, method) for child in node.children)
+
+
+def merge_authz(base: AuthzConfig, new: AuthzConfig) -> AuthzConfig:
+    """merge_authz_core_dir_config: AuthMerging Off (the default) lets a section's Require
+    replace its parent's; And / Or combine the parent's tree with the section's."""
+    if new.merging == "unset" and new.block is None and base.block is not None:
+        return base
+    if new.merging in ("off", "unset") or not (
+        base.block is not None or base.merging in ("and", "or")
+    ):
+        return new
+    if base.block is not None and new.block is not None:
+        block: AuthzBlock | None = AuthzBlock(new.merging, (base.block, new.block))
+    else:
+        block = base.block if base.block is not None else new.block
+    return AuthzConfig(block, new.merging)
+
+
+def evaluate(
+    node: AuthzRule | AuthzBlock,
+    method: str,
+    check: Callable[[AuthzRule], AuthzStatus],
+    parent_logic: str = "and",
+) -> AuthzStatus:
+    """apply_authz_sections: combine the children's results by the block's logic, then negate."""
+    if not applies(node, method):
+        return AuthzStatus.GRANTED if parent_logic == "and" else AuthzStatus.NEUTRAL
+    if isinstance(node, AuthzRule):
+        result = check(node)
+    else:
+        result = AuthzStatus.NEUTRAL
+        for child in node.children:
+            found = evaluate(child, method, check, node.logic)
+            if found is AuthzStatus.GENERAL_ERROR:
+                return found
+            if found is AuthzStatus.NEUTRAL:
+                continue
+            if node.logic == "and":
+                if found is AuthzStatus.DENIED:
+                    result = found
+                    break
+                if result is AuthzStatus.NEUTRAL or (
+                    found is AuthzStatus.DENIED_NO_USER and result is not AuthzStatus.DENIED
+                ):
+                    result = found
+            else:
+                if found is AuthzStatus.GRANTED:
+                    result = found
+                    break
+                if result is AuthzStatus.NEUTRAL or (
+                    found is AuthzStatus.DENIED_NO_USER and result is AuthzStatus.DENIED
+                ):
+                    result = found
+    if node.negate:
+        if result is AuthzStatus.GRANTED:
+            return AuthzStatus.DENIED
+        if result in (AuthzStatus.DENIED, AuthzStatus.DENIED_NO_USER):
+            return AuthzStatus.NEUTRAL
+    return result
+
+
+# --- client addresses -------------------------------------------------------------------------
+
+BAD_IP = "The specified IP address is invalid."  # APR_EBADIP
+BAD_MASK = "The specified network mask is invalid."  # APR_EBADMASK
+NOT_AN_IP = "not an IP"  # APR_EINVAL: the text did not look like an address at all
+
+
+def _looks_like_ip(text: str) -> bool:
+    """APR's looks_like_ip: anything with ':' (IPv6), or only digits and dots."""
+    if not text:
+        return False
+    return ":" in text or all(char == "." or char.isdigit() for char in text)
+
+
+def _partial_ipv4(text: str) -> Network:
+    """The legacy network form: `10.1` or `10.1.` means 10.1.0.0/16 (APR's parse_network)."""
+    parts = text[:-1].split(".") if text.endswith(".") else text.split(".")
+    if len(text) > 15 or not 1 <= len(parts) <= 4:
+        raise ValueError(BAD_IP)
+    octets = []
+    for part in parts:
+        if not part.isdigit() or int(part) > 255:
+            raise ValueError(BAD_IP)
+        octets.append(int(part))
+    address = ".".join(str(octet) for octet in octets + [0] * (4 - len(octets)))
+    return ipaddress.ip_network(f"{address}/{8 * len(octets)}")
+
+
+def _is_dotted_quad(text: str) -> bool:
+    parts = text.split(".")
+    return len(parts) == 4 and all(part.isdigit() and int(part) <= 255 for part in parts)
+
+
+def subnet(address: str, mask: str | None) -> Network:
+    """APR's apr_ipsubnet_create; raises ValueError with APR's error text (or NOT_AN_IP)."""
+    if not _looks_like_ip(address):
+        raise ValueError(NOT_AN_IP)
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        if mask is None and ":" not in address:
+            return _partial_ipv4(address)
+        raise ValueError(BAD_IP) from None
+    if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped is not None:
+        raise ValueError(BAD_IP)
+    if mask is None:
+        return ipaddress.ip_network(parsed)
+    bits = mask.isdigit() and 0 < int(mask) <= parsed.max_prefixlen
+    dotted = isinstance(parsed, ipaddress.IPv4Address) and _is_dotted_quad(mask)
+    if not (bits or dotted):
+        raise ValueError(BAD_MASK)
+    try:
+        return ipaddress.ip_network(f"{parsed}/{mask}", strict=False)
+    except ValueError:
+        raise ValueError(BAD_MASK) from None
+
+
+def address_of(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """A socket address as an ip_address, IPv4-mapped IPv6 unwrapped (as apr_ipsubnet_test)."""
+    try:
+        address = ipaddress.ip_address(text.split("%", 1)[0])
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+def in_network(address: str, network: Network) -> bool:
+    found = address_of(address)
+    return found is not None and found.version == network.version and found in network
+
+
+def in_domain(domain: str, host: str) -> bool:
+    """mod_authz_host's in_domain: a case-insensitive suffix match on a whole label."""
+    if len(host) < len(domain) or host[len(host) - len(domain) :].lower() != domain.lower():
+        return False
+    return len(host) == len(domain) or domain.startswith(".") or host[-len(domain) - 1] == "."
+
+
+_DOUBLE_REVERSE_NOTE = "double_reverse_host"
+
+
+def double_reverse_host(request: Request) -> str | None:
+    """ap_get_useragent_host(REMOTE_DOUBLE_REV): the client's reverse-DNS name, if that name
+    resolves back to the client's address; None otherwise. Looked up once per request."""
+    if _DOUBLE_REVERSE_NOTE in request.notes:
+        return request.notes[_DOUBLE_REVERSE_NOTE]  # type: ignore[no-any-return]
+    client = request.client[0]
+    found: str | None = None
+    try:
+        name = socket.gethostbyaddr(client)[0]
+        addresses = {info[4][0] for info in socket.getaddrinfo(name, None)}
+        wanted = address_of(client)
+        if any(address_of(address) == wanted for address in addresses):
+            found = name
+    except (OSError, UnicodeError):
+        found = None
+    request.notes[_DOUBLE_REVERSE_NOTE] = found
+    return found
