@@ -23,11 +23,15 @@ _REASONS: dict[int, str] = {
 _SENTENCES: dict[int, str] = {
     301: 'The document has moved <a href="{location}">here</a>.',
     302: 'The document has moved <a href="{location}">here</a>.',
+    303: 'The answer to your request is located <a href="{location}">here</a>.',
+    307: 'The document has moved <a href="{location}">here</a>.',
+    308: 'The document has moved <a href="{location}">here</a>.',
     400: "Your browser sent a request that this server could not understand.",
     403: "You don't have permission to access this resource.",
     404: "The requested URL was not found on this server.",
     405: "The requested method {method} is not allowed for this URL.",
     408: "Server timeout waiting for the HTTP request from the client.",
+    410: "The requested resource is no longer available on this server and there is no forwarding address.\nPlease remove all references to this resource.",
     411: "A request of the requested method {method} requires a valid Content-length.",
     412: "The precondition on the request for this URL evaluated to false.",
     413: "The requested resource does not allow request data with {method} requests, or the amount of data provided in the request exceeds the capacity limit.",
@@ -44,7 +48,7 @@ _SENTENCES: dict[int, str] = {
 
 
 # Statuses whose sentence Apache closes with a plain </p> (the rest end with "<br />\n</p>").
-_PLAIN_ENDING = frozenset({301, 302, 403, 404, 405, 408, 412, 416, 503, 504})
+_PLAIN_ENDING = frozenset({301, 302, 303, 307, 308, 403, 410, 404, 405, 408, 412, 416, 503, 504})
 
 
 def reason_phrase(status: int) -> str:

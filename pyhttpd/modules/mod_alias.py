@@ -1,15 +1,20 @@
 """alias_module (mod_alias.c): Alias, ScriptAlias, their Match forms, and the Redirect family.
 
-Directive table on top; the translate_name hook (aliases, server-wide redirects) and the fixups
-hook (per-directory redirects) arrive with the HTTP layer. Aliases of every kind share one ordered
-list under the `Alias` key, redirects one under `Redirect`, as Apache keeps one array each.
-Runs only while a configuration is processed.
+Directive table on top; hooks at the bottom: translate_name (run first) answers the server's
+redirects and the <Location> forms, then maps aliases onto the file system (ScriptAlias also sets
+the cgi-script handler); fixups answers the redirects written in <Directory> and <Location>
+sections. Aliases of every kind share one ordered list under the `Alias` key, redirects one under
+`Redirect`, as Apache keeps one array each. Directive handlers run while a configuration is
+processed; hooks in the thread serving a request.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
 
 from pyhttpd.config.directives import (
     CONF_ANYWHERE,
@@ -23,8 +28,12 @@ from pyhttpd.config.directives import (
     Merge,
     atoi,
 )
+from pyhttpd.config.lookup import merge, sections_for
 from pyhttpd.config.module import Module
-from pyhttpd.errors import DirectiveError
+from pyhttpd.errors import DirectiveError, HttpError
+from pyhttpd.http.phases import DECLINED, OK, HookContext, Hooks, Order, Phase
+from pyhttpd.http.redirect import construct_url, escape_path
+from pyhttpd.http.request import Request
 
 CGI_SCRIPT = "cgi-script"
 _URL = re.compile(r"^[A-Za-z0-9+.-]+:")  # ap_is_url: a scheme, then ':'
@@ -265,9 +274,180 @@ DIRECTIVES: tuple[DirectiveSpec, ...] = (
     ),
 )
 
+# --- hooks ---------------------------------------------------------------------------------
+
+_SUBSTITUTION = re.compile(r"\\([$&])|\$([0-9])")
+_EXPR_VARIABLE = re.compile(r"%\{([^}]*)\}")
+
+
+def substitute(template: str, match: re.Match[str]) -> str:
+    """ap_pregsub: $0..$9 become the match's groups; a backslash protects a '$'."""
+
+    def one(found: re.Match[str]) -> str:
+        if found.group(1):
+            return found.group(1)
+        number = int(found.group(2))
+        return (match.group(number) or "") if number <= (match.re.groups or 0) else ""
+
+    return _SUBSTITUTION.sub(one, template)
+
+
+def expression_string(request: Request, text: str) -> str:
+    """The ap_expr string forms used inside <Location>: literal text with %{VARIABLE}s."""
+    head = request.head.headers
+    variables = {
+        "REQUEST_URI": request.uri,
+        "QUERY_STRING": request.query,
+        "HTTP_HOST": head.get("Host") or "",
+        "SERVER_NAME": str(request.server.get("ServerName") or ""),
+        "REQUEST_METHOD": request.method,
+        "REQUEST_SCHEME": "http",
+        "DOCUMENT_ROOT": str(request.server.get("DocumentRoot") or ""),
+    }
+
+    def one(found: re.Match[str]) -> str:
+        name = found.group(1)
+        if name.upper().startswith("HTTP:"):
+            return head.get(name[5:]) or ""
+        return variables.get(name.upper(), request.environment.get(name, ""))
+
+    return _EXPR_VARIABLE.sub(one, text.strip('"'))
+
+
+def _server_list(request: Request, key: str) -> tuple[Any, ...]:
+    """merge_alias_config: the virtual host's entries first, then the main server's."""
+    main = tuple(request.config.main.get(key) or ())
+    own = tuple(request.vhost.settings.values.get(key) or ()) if request.vhost else ()
+    return own + main
+
+
+def _try_list(
+    request: Request, entries: tuple[Any, ...], is_redirect: bool
+) -> tuple[str, int] | None:
+    """try_alias_list: the first entry whose prefix or pattern matches the URL."""
+    for entry in entries:
+        if entry.expression or (not entry.fake and entry.regex is None):
+            continue
+        real = entry.url if is_redirect else entry.real
+        found: str | None = None
+        if entry.regex is not None:
+            match = entry.regex.search(request.uri)
+            if match is None:
+                continue
+            found = substitute(real, match) if real else ""
+            if found and is_redirect:
+                parts = urlsplit(found)
+                rest = parts._replace(query="", fragment="").geturl()
+                found = escape_path(rest) + (f"?{parts.query}" if "?" in found else "")
+                found += f"#{parts.fragment}" if parts.fragment else ""
+        else:
+            length = alias_matches(request.uri, entry.fake)
+            if not length:
+                continue
+            tail = request.uri[length:]
+            found = (real or "") + (escape_path(tail) if is_redirect else tail)
+        if not is_redirect and entry.handler:
+            request.handler = entry.handler
+            request.notes["alias-forced-type"] = entry.handler
+        if not is_redirect and not os.path.isabs(found):
+            found = os.path.join(request.config.server_root, found)
+        return found, getattr(entry, "status", 0)
+    return None
+
+
+def _try_dir_redirect(request: Request, entries: tuple[Any, ...]) -> tuple[str, int] | None:
+    """try_redirect: the one-argument forms of a <Location> (an expression, or a bare status)."""
+    for entry in reversed(entries):
+        if entry.expression:
+            return expression_string(request, entry.url or ""), entry.status
+        if not entry.fake and entry.regex is None:
+            return "", entry.status
+    return None
+
+
+def _answer(request: Request, target: str, status: int) -> int:
+    """Set Location for a 3xx (absolute, with the request's query unless one is given)."""
+    if 300 <= status <= 399:
+        if target.startswith("/"):
+            target = construct_url(request, target)
+        if not _URL.match(target):
+            raise HttpError(
+                500,
+                f"cannot redirect '{request.uri}' to '{target}'; target is not a valid "
+                "absoluteURI or abs_path",
+                "AH00674",
+                close=False,
+            )
+        if request.query and "?" not in target:
+            target += f"?{request.query}"
+        request.headers_out.set("Location", target)
+    return status
+
+
+def _location_settings(request: Request, key: str) -> tuple[Any, ...]:
+    sections = sections_for(request.config, request.vhost, None, request.uri)
+    if not sections:
+        return ()
+    merged = merge(request.server, [s.settings for s in sections], request.config.directives)
+    return tuple(merged.get(key) or ())[len(tuple(request.server.get(key) or ())) :]
+
+
+def translate_alias_redir(request: Request, location_forms: bool = True) -> int:
+    if request.uri and not request.uri.startswith("/"):
+        return DECLINED
+    hit = None
+    if location_forms:
+        hit = _try_dir_redirect(request, _location_settings(request, "Redirect"))
+    hit = hit or _try_list(request, _server_list(request, "Redirect"), True)
+    if hit is not None:
+        return _answer(request, *hit)
+    located = location_forms and [e for e in _location_settings(request, "Alias") if e.expression]
+    if located:
+        request.filename = expression_string(request, located[-1].real)
+        request.handler = located[-1].handler or request.handler
+        return OK
+    hit = _try_list(request, _server_list(request, "Alias"), False)
+    if hit is not None:
+        request.filename = hit[0]
+        return OK
+    return DECLINED
+
+
+def fixup_redir(request: Request) -> int:
+    """Redirects written in <Directory>, <Files> and <Location> sections."""
+    inherited = len(tuple(request.server.get("Redirect") or ()))
+    entries = tuple(request.per_dir.get("Redirect") or ())[inherited:]
+    if not entries:
+        return DECLINED
+    hit = _try_dir_redirect(request, entries) or _try_list(request, entries, True)
+    return _answer(request, *hit) if hit is not None else DECLINED
+
+
+def _has_location_forms(sections: tuple[Any, ...]) -> bool:
+    return any(
+        s.kind.lower().lstrip("<") in ("location", "locationmatch")
+        and any(s.settings.values.get(key) for key in ("Redirect", "Alias"))
+        or _has_location_forms(s.sections)
+        for s in sections
+    )
+
+
+def register(hooks: Hooks, context: HookContext) -> None:
+    config = context.config
+    pool = config.sections + tuple(s for v in config.vhosts for s in v.sections)
+    location_forms = _has_location_forms(pool)
+
+    def translate(request: Request) -> int:
+        return translate_alias_redir(request, location_forms)
+
+    hooks.add(Phase.TRANSLATE_NAME, translate, Order.FIRST)
+    hooks.add(Phase.FIXUPS, fixup_redir)
+
+
 MODULE = Module(
     name="alias_module",
     source="mod_alias.c",
     directives=DIRECTIVES,
     description="URL-path aliases to the file system, and external redirects",
+    register_hooks=register,
 )

@@ -1,14 +1,20 @@
 """autoindex_module (mod_autoindex.c): generated directory listings and how they look.
 
-Directive table on top; the handler that lists a directory (for the httpd/unix-directory type)
-arrives with the HTTP layer. IndexOptions lines are kept as parsed keyword lists, one per line,
-because Apache merges their +/- increments with the enclosing directories' at request time.
-Runs only while a configuration is processed.
+Directive table on top; the handler at the bottom lists a directory (handler httpd/unix-directory)
+when Options Indexes is in force, else answers 403 (AH01276): a plain list, FancyIndexing's <pre>
+columns or HTMLTable's table, sorted by ?C=N|M|S|D;O=A|D, with icons, alt texts, descriptions,
+IndexIgnore, HeaderName / ReadmeName and the server signature, byte for byte as Apache 2.4 writes
+them. IndexOptions lines are kept as parsed keyword lists, one per line, and merged at request
+time layer by layer (autoindex_rules.py), as Apache merges +/- increments with the enclosing
+directories'; the page itself is autoindex_page.py. Directive handlers run while a configuration
+is processed; the handler in the thread serving a request.
 """
 
 from __future__ import annotations
 
+import stat as stat_module
 from dataclasses import dataclass
+from email.utils import formatdate
 from typing import Any
 
 from pyhttpd.config.directives import (
@@ -22,7 +28,14 @@ from pyhttpd.config.directives import (
 )
 from pyhttpd.config.grammar import split_words
 from pyhttpd.config.module import Module
-from pyhttpd.errors import DirectiveError
+from pyhttpd.errors import DirectiveError, HttpError
+from pyhttpd.http.connection import server_token
+from pyhttpd.http.files import etag_for
+from pyhttpd.http.options import INDEXES, resolve
+from pyhttpd.http.phases import DECLINED, OK, HookContext, Hooks, Phase
+from pyhttpd.http.request import Request
+from pyhttpd.modules.autoindex_page import Listing
+from pyhttpd.modules.autoindex_rules import DIR_MAGIC_TYPE, scopes_of
 
 # IndexOptions keywords without a value (Apache 2.4), canonical spelling.
 FLAGS = tuple(
@@ -206,9 +219,52 @@ DIRECTIVES: tuple[DirectiveSpec, ...] = (
     _one("IndexHeadInsert", ArgShape.TAKE1, take_string, "String to insert in HTML HEAD section"),
 )
 
+# --- hooks ---------------------------------------------------------------------------------
+
+
+def register(hooks: Hooks, context: HookContext) -> None:
+    banner = server_token(str(context.config.get("ServerTokens")))
+
+    def handle_autoindex(request: Request) -> int:
+        handler = request.handler or (request.content_type or "").split(";")[0].strip()
+        if (handler or "default-handler") not in (DIR_MAGIC_TYPE, "default-handler"):
+            return DECLINED
+        if request.stat is None or not stat_module.S_ISDIR(request.stat.st_mode):
+            return DECLINED
+        if request.method not in ("GET", "HEAD"):
+            return DECLINED
+        scopes = scopes_of(request)
+        if INDEXES not in resolve(scope.get("Options", ()) for scope in scopes).options:
+            names = request.notes.get("dir-index-names") or "none"
+            context.error_log.log(
+                "error",
+                "autoindex",
+                f"Cannot serve directory {request.filename}: No matching DirectoryIndex ({names}) "
+                "found, and server-generated directory index forbidden by Options directive",
+                tag="AH01276",
+                client=f"{request.client[0]}:{request.client[1]}",
+            )
+            raise HttpError(403, close=False)
+        if not (request.filename or "").endswith("/"):
+            request.filename = (request.filename or "") + "/"
+        listing = Listing(request, banner)
+        look = listing.look
+        charset = "ISO-8859-1" if look.charset is None else look.charset
+        request.content_type = look.ctype + (f";charset={charset}" if charset else "")
+        if "TrackModified" in look.flags:
+            request.headers_out.set("Last-Modified", formatdate(request.stat.st_mtime, usegmt=True))
+            request.headers_out.set("ETag", etag_for(request.stat))
+        request.status = 200
+        request.body = listing.page().encode("utf-8", "surrogateescape")
+        return OK
+
+    hooks.add(Phase.HANDLER, handle_autoindex)
+
+
 MODULE = Module(
     name="autoindex_module",
     source="mod_autoindex.c",
     directives=DIRECTIVES,
     description="generated directory listings: IndexOptions, icons, descriptions, ignores",
+    register_hooks=register,
 )

@@ -1,10 +1,16 @@
 """dir_module (mod_dir.c): index files, the trailing-slash redirect and FallbackResource.
 
-Directive table on top; the fixups hook that serves a directory's index or redirects `/dir` to
-`/dir/` arrives with the HTTP layer. Runs only while a configuration is processed.
+Directive table on top; the fixups hook (dir_fixups, run last) at the bottom. For a directory it
+redirects `/dir` to `/dir/` (301, DirectorySlash), else looks up each DirectoryIndex name with a
+sub-request and internally redirects to the first regular file (or answers DirectoryIndexRedirect's
+3xx); for a missing file without a handler it redirects to FallbackResource. Sub-requests go
+through pyhttpd.http.redirect, never through another module. Directive handlers run while a
+configuration is processed; the hook in the thread serving a request.
 """
 
 from __future__ import annotations
+
+import stat as stat_module
 
 from pyhttpd.config.directives import (
     OR_ALL,
@@ -16,7 +22,11 @@ from pyhttpd.config.directives import (
 )
 from pyhttpd.config.grammar import split_words
 from pyhttpd.config.module import Module
-from pyhttpd.errors import DirectiveError
+from pyhttpd.errors import DirectiveError, HttpError
+from pyhttpd.http.messages import Headers
+from pyhttpd.http.phases import DECLINED, OK, HookContext, Hooks, Order, Phase
+from pyhttpd.http.redirect import construct_url, escape_path, fast_redirect, is_regular, sub_request
+from pyhttpd.http.request import Request
 
 DEFAULT_INDEX = ("index.html",)  # Apache's AP_DEFAULT_INDEX
 
@@ -97,9 +107,88 @@ DIRECTIVES: tuple[DirectiveSpec, ...] = (
     ),
 )
 
+# --- hooks ---------------------------------------------------------------------------------
+
+DIR_MAGIC_TYPE = "httpd/unix-directory"
+
+
+def _is_redirect(status: int) -> bool:
+    return 300 <= status <= 399
+
+
+def fixup_dir(request: Request) -> int:
+    """mod_dir's fixup_dir: the trailing-slash redirect, then the first index that exists."""
+    if not request.handler:
+        request.handler = DIR_MAGIC_TYPE
+    if request.path_info:
+        return DECLINED
+    per_dir = request.per_dir
+    if not request.uri.endswith("/"):
+        if not per_dir.get("DirectorySlash"):
+            return DECLINED
+        if request.method != "GET" and "redirect-carefully" in request.environment:
+            return DECLINED
+        target = escape_path(request.uri) + "/" + (f"?{request.query}" if request.query else "")
+        request.headers_out.set("Location", construct_url(request, target))
+        return 301
+    if per_dir.get("DirectoryCheckHandler") and request.handler != DIR_MAGIC_TYPE:
+        return DECLINED
+    names = tuple(per_dir.get("DirectoryIndex") or ())
+    error: HttpError | None = None
+    for position, name in enumerate(names):
+        sub = sub_request(request, name + (f"?{request.query}" if request.query else ""))
+        if sub.status == 200 and (sub.handler == "proxy-server" or is_regular(sub)):
+            status = int(per_dir.get("DirectoryIndexRedirect") or 0)
+            if _is_redirect(status):
+                request.headers_out.set("Location", construct_url(request, escape_path(sub.uri)))
+                return status
+            fast_redirect(sub, request)
+            return OK
+        last = position == len(names) - 1
+        if _is_redirect(sub.status) or (sub.status in (401, 406) and last):
+            request.notes.update({k: v for k, v in sub.notes.items() if k != "main"})
+            request.headers_out = Headers([*request.headers_out, *sub.headers_out])
+            raise sub.notes.get("error") or HttpError(sub.status, close=False)
+        if sub.status not in (200, 404, 0):
+            error = sub.notes.get("error") or HttpError(sub.status, close=False)
+    if error is not None:
+        raise error
+    request.notes["dir-index-names"] = ",".join(names)
+    return DECLINED
+
+
+def fixup_fallback(request: Request) -> int:
+    """FallbackResource: a missing file with no handler is served by the fallback URL."""
+    fallback = request.per_dir.get("FallbackResource")
+    if not fallback or str(fallback).lower() == "disabled":
+        return DECLINED
+    sub = sub_request(request, str(fallback))
+    if sub.status == 200 and (sub.handler == "proxy-server" or is_regular(sub)):
+        fast_redirect(sub, request)
+        return OK
+    if _is_redirect(sub.status):
+        request.headers_out = Headers([*request.headers_out, *sub.headers_out])
+    if sub.status not in (0, 200, 404):
+        raise sub.notes.get("error") or HttpError(sub.status, close=False)
+    return DECLINED
+
+
+def dir_fixups(request: Request) -> int:
+    if request.stat is not None and stat_module.S_ISDIR(request.stat.st_mode):
+        return fixup_dir(request)
+    if request.stat is None and request.handler is None:
+        return fixup_fallback(request)
+    return DECLINED
+
+
+def register(hooks: Hooks, context: HookContext) -> None:
+    hooks.add(Phase.FIXUPS, dir_fixups, Order.LAST)
+
+
 MODULE = Module(
     name="dir_module",
     source="mod_dir.c",
     directives=DIRECTIVES,
     description="directory index files, trailing-slash redirects and FallbackResource",
+    register_hooks=register,
 )
