@@ -14,6 +14,23 @@ ACTED_ON: frozenset[str] = frozenset(
     {
         "Define", "UnDefine", "Include", "IncludeOptional", "LoadModule", "ServerRoot",
         "<IfModule", "<IfDefine", "<IfVersion", "<IfFile", "<IfDirective", "<IfSection",
+        "Require", "<RequireAll", "<RequireAny", "<RequireNone", "AuthMerging", "<Limit",
+        "<LimitExcept", "order", "allow", "deny", "Satisfy", "Options", "AllowOverride",
+        "Header", "RequestHeader", "SetEnvIf", "SetEnvIfNoCase", "SetEnvIfExpr", "BrowserMatch",
+        "BrowserMatchNoCase", "SetEnv", "UnsetEnv", "PassEnv", "ExpiresActive", "ExpiresByType",
+        "ExpiresDefault", "RemoteIPHeader", "RemoteIPProxiesHeader", "RemoteIPTrustedProxy",
+        "RemoteIPInternalProxy", "<If", "<ElseIf", "<Else",
+        "TypesConfig", "AddType", "AddCharset", "AddEncoding", "AddLanguage", "AddHandler",
+        "DefaultLanguage", "RemoveType", "RemoveCharset", "RemoveEncoding", "RemoveLanguage",
+        "RemoveHandler", "ForceType", "SetHandler", "UseCanonicalName",
+        "DirectoryIndex", "DirectorySlash", "DirectoryCheckHandler", "DirectoryIndexRedirect",
+        "FallbackResource",
+        "IndexOptions", "IndexOrderDefault", "IndexIgnore", "IndexIgnoreReset", "AddIcon",
+        "AddIconByType", "AddIconByEncoding", "AddAlt", "AddAltByType", "AddAltByEncoding",
+        "AddDescription", "DefaultIcon", "HeaderName", "ReadmeName", "IndexStyleSheet",
+        "IndexHeadInsert",
+        "Alias", "AliasMatch", "ScriptAlias", "ScriptAliasMatch", "Redirect", "RedirectMatch",
+        "RedirectTemp", "RedirectPermanent",
     }
 )  # fmt: skip
 
