@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_TOOLS := curl:curl ab:apache2-utils
+APT_TOOLS := curl:curl ab:apache2-utils apache2:apache2
 PYTEST_ARGS ?=
 
 .PHONY: venv system-deps run test lint fmt clean
@@ -24,7 +24,8 @@ $(STAMP): pyproject.toml
 
 system-deps:
 	@missing=""; for pair in $(APT_TOOLS); do \
-	    command -v $${pair%%:*} >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; done; \
+	    tool=$${pair%%:*}; command -v $$tool >/dev/null 2>&1 || test -x /usr/sbin/$$tool || \
+	    missing="$$missing $${pair#*:}"; done; \
 	if [ -n "$$missing" ]; then \
 	    echo "installing:$$missing"; \
 	    $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q $$missing; \

@@ -5,21 +5,33 @@ through the hook phases, writes the response (head and small body in one send; s
 and decides keep-alive as Apache does. It returns CLOSE when the connection is finished; the MPM
 that called it owns the socket's fate. Runs in whatever process or thread the MPM chose; keeps no
 state between connections.
+
+Time limits, as Apache: the first request's head must arrive within RequestReadTimeout's header
+stage when mod_reqtimeout is loaded (each recv within Timeout otherwise); later requests first
+wait KeepAliveTimeout for a byte. A header timeout answers 408 once the request line is complete
+and closes silently before that; a body slower than the body stage gets 408 and a close; a client
+that stops reading is dropped when a write makes no progress for Timeout. The deadline arithmetic
+is `deadlines.py`. A hook that raises anything but HttpError becomes a 500 with its traceback in
+the error log; nothing but the end of the connection leaves `serve`.
 """
 
 from __future__ import annotations
 
-import os
+import signal
 import socket
 import time
+import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
+from typing import NoReturn
 
 from pyhttpd.config.lookup import select_vhost, server_settings
 from pyhttpd.config.model import ServerConfig
 from pyhttpd.errorlog import ErrorLog
 from pyhttpd.errors import HttpError
 from pyhttpd.http.body import ChunkedDecoder, LengthDecoder
+from pyhttpd.http.deadlines import Deadline, ReadTimeouts, socket_wait, start
 from pyhttpd.http.framing import BodyKind, body_framing, check_host
 from pyhttpd.http.messages import Headers, RequestHead
 from pyhttpd.http.parser import Limits, parse_head
@@ -31,8 +43,12 @@ from pyhttpd.http.writer import response_head
 from pyhttpd.version import APACHE_COMPAT, __version__
 
 RECV_SIZE = 65536
-HEADER_TIMEOUT = 20.0  # mod_reqtimeout's default header=20-40,MinRate=500 (first stage)
 SMALL_BODY = 64 * 1024
+KEPT_BODY = 1024 * 1024  # request body bytes kept for hooks; the rest is read and discarded
+# pyhttpd's own guard for LimitRequestFields 0 (unlimited in Apache): a head still incomplete
+# after this many field lines' worth of bytes is refused like too many fields.
+UNLIMITED_FIELDS_GUARD = 1000
+MIN_TIMEOUT = 0.001
 
 
 class Outcome(Enum):
@@ -50,6 +66,7 @@ class Generation:
 
     @property
     def limits(self) -> Limits:
+        """The main server's LimitRequest* and HttpProtocolOptions (on a conflict, the safe one)."""
         get = self.config.get
         options = get("HttpProtocolOptions") or frozenset()
         return Limits(
@@ -57,7 +74,16 @@ class Generation:
             field_size=int(get("LimitRequestFieldSize")),
             fields=int(get("LimitRequestFields")),
             allow_09="require1.0" not in options,
+            registered_methods="registeredmethods" in options,
+            unsafe="unsafe" in options and "strict" not in options,
         )
+
+    @property
+    def read_timeouts(self) -> ReadTimeouts | None:
+        """RequestReadTimeout's stages when reqtimeout_module is loaded; None means Timeout only."""
+        if not self.config.module_loaded("reqtimeout_module"):
+            return None
+        return ReadTimeouts.from_setting(self.config.get("RequestReadTimeout"))
 
 
 def server_token(tokens: str) -> str:
@@ -85,24 +111,36 @@ class Connection:
         self.local = _address(sock.getsockname())
         self.server_header = server_token(str(self.config.get("ServerTokens")))
         self.limits = generation.limits
+        self.read_timeouts = generation.read_timeouts
+        # `Timeout 0` (or junk, which atoi makes 0) times out at once, as in Apache; a zero
+        # would put the socket in non-blocking mode instead.
+        self.timeout = max(float(self.config.get("Timeout")), MIN_TIMEOUT)
+        fields = self.limits.fields or UNLIMITED_FIELDS_GUARD
+        self.head_guard = self.limits.request_line + fields * (self.limits.field_size + 2) + 64
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def serve(self) -> Outcome:
-        """Serve requests until the connection should close."""
+        """Serve requests until the connection should close; only the socket's errors end it."""
+        try:
+            return self._serve()
+        except OSError:
+            return Outcome.CLOSE
+        except Exception as error:  # noqa: BLE001 - a bug must cost one connection, not a process
+            if _raised_by_signal_handler(error):
+                raise
+            self._log_exception("the connection engine", error)
+            return Outcome.CLOSE
+
+    def _serve(self) -> Outcome:
         while True:
             try:
                 head = self._read_head()
             except HttpError as error:
                 self._reject(error)
                 return Outcome.CLOSE
-            except (TimeoutError, ConnectionError, OSError):
-                return Outcome.CLOSE
             if head is None:
                 return Outcome.CLOSE
-            try:
-                keep_alive = self._handle(head)
-            except (TimeoutError, ConnectionError, BrokenPipeError, OSError):
-                return Outcome.CLOSE
+            keep_alive = self._handle(head)
             self.served += 1
             if not keep_alive:
                 return Outcome.CLOSE
@@ -110,55 +148,99 @@ class Connection:
     # --- reading ------------------------------------------------------------------------------
 
     def _read_head(self) -> RequestHead | None:
-        waiting_for_first_byte = not self.buffer
-        deadline = None
+        """The next request head; None when the client left or idled out (close silently)."""
+        keep_alive_wait = self.served > 0 and not self.buffer.strip(b"\r\n")
+        deadline: Deadline | None = None
         while True:
             parsed = parse_head(self.buffer, self.limits)
             if parsed is not None:
                 head, consumed = parsed
                 del self.buffer[:consumed]
                 return head
-            if waiting_for_first_byte:
-                idle = float(self.config.get("KeepAliveTimeout")) if self.served else HEADER_TIMEOUT
-                self.sock.settimeout(idle)
+            if len(self.buffer) > self.head_guard:
+                raise HttpError(400, "request head exceeds the server's limits", "AH00563")
+            now = time.monotonic()
+            if keep_alive_wait:
+                wait = max(float(self.config.get("KeepAliveTimeout")), MIN_TIMEOUT)
             else:
-                deadline = deadline or time.monotonic() + HEADER_TIMEOUT
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise HttpError(408, "request header read timeout", "AH01382")
-                self.sock.settimeout(remaining)
+                if deadline is None and self.read_timeouts is not None:
+                    deadline = start(self.read_timeouts.header, now)
+                if deadline is not None and deadline.expired(now):
+                    return self._header_timeout(deadline)
+                wait = socket_wait(deadline, now, self.timeout)
+            self.sock.settimeout(wait)
             try:
                 data = self.sock.recv(RECV_SIZE)
             except TimeoutError:
-                if self.buffer.strip(b"\r\n"):
-                    raise HttpError(408, "request header read timeout", "AH01382") from None
-                return None
+                if keep_alive_wait:
+                    return None
+                return self._header_timeout(deadline)
             if not data:
                 return None
             self.buffer += data
-            waiting_for_first_byte = False
+            if deadline is not None:
+                deadline.received(len(data))
+            keep_alive_wait = False
 
-    def _read_body(self, head: RequestHead, limit: int) -> bytes:
+    def _header_timeout(self, deadline: Deadline | None) -> None:
+        """Apache's answer to a slow head: 408 once the request line is in, else a silent close.
+
+        mod_reqtimeout logs AH01382 either way; a silent close of a connection's first request
+        still reaches the access log (Apache's `"-" 408 -`).
+        """
+        if deadline is not None:
+            self._log("info", "reqtimeout", "Request header read timeout", "AH01382")
+        if b"\n" in self.buffer.lstrip(b"\r\n"):
+            raise HttpError(408)
+        if self.served == 0:
+            request = self._new_request(RequestHead("GET", "/", (1, 1), Headers(), ""))
+            request.status = 408
+            request.notes["close"] = True
+            self._run_all(Phase.LOG_TRANSACTION, request)
+        return None
+
+    def _read_body(self, request: Request, head: RequestHead, limit: int) -> bytes:
+        """Read (and, past KEPT_BODY, discard) the body, within the body stage or Timeout."""
         framing = body_framing(head)
         if framing.kind is BodyKind.NONE:
             return b""
         if head.version >= (1, 1) and (head.headers.get("Expect") or "").lower() == "100-continue":
             if not self.buffer:
-                self.sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+                self._send_bytes(b"HTTP/1.1 100 Continue\r\n\r\n")
         decoder: LengthDecoder | ChunkedDecoder
         if framing.kind is BodyKind.LENGTH:
             decoder = LengthDecoder(framing.length, limit)
         else:
             decoder = ChunkedDecoder(limit)
-        body = bytearray(decoder.feed(self.buffer))
-        self.sock.settimeout(float(self.config.get("Timeout")))
-        while not decoder.done:
-            data = self.sock.recv(RECV_SIZE)
-            if not data:
-                raise HttpError(400, "client closed the connection during the body", "AH01382")
-            self.buffer += data
+        body = bytearray()
+        deadline = None
+        if self.read_timeouts is not None:
+            deadline = start(self.read_timeouts.body, time.monotonic())
+        while True:
             body += decoder.feed(self.buffer)
-        return bytes(body)
+            if len(body) > KEPT_BODY:
+                del body[KEPT_BODY:]
+                request.notes["body_truncated"] = True
+            if decoder.done:
+                return bytes(body)
+            now = time.monotonic()
+            if deadline is not None and deadline.expired(now):
+                self._body_timeout(deadline)
+            self.sock.settimeout(socket_wait(deadline, now, self.timeout))
+            try:
+                data = self.sock.recv(RECV_SIZE)
+            except TimeoutError:
+                self._body_timeout(deadline)
+            if not data:
+                raise HttpError(400, "client closed the connection during the body")
+            self.buffer += data
+            if deadline is not None:
+                deadline.received(len(data))
+
+    def _body_timeout(self, deadline: Deadline | None) -> NoReturn:
+        if deadline is not None:
+            self._log("info", "reqtimeout", "Request body read timeout", "AH01382")
+        raise HttpError(408)
 
     # --- one request --------------------------------------------------------------------------
 
@@ -166,25 +248,45 @@ class Connection:
         """Process one request, send its response, log it; return whether to keep the connection."""
         request = self._new_request(head)
         try:
-            self._prepare(request)
-            request.request_body = self._read_body(
-                head, int(request.per_dir.get("LimitRequestBody"))
-            )
-            if head.method == "TRACE":
-                self._trace(request)
-            else:
-                process_request(request, self.generation.hooks)
+            self._guarded(self._prepare, request)
+            limit = int(request.per_dir.get("LimitRequestBody"))
+            request.request_body = self._read_body(request, head, limit)
+            self._guarded(self._process, request)
         except HttpError as error:
             self._error_response(request, error)
         self._entity_headers(request)
-        self.generation.hooks.run_all(Phase.OUTPUT_HEADERS, request)
+        self._run_all(Phase.OUTPUT_HEADERS, request)
         keep_alive = self._send(request, head)
-        self.generation.hooks.run_all(Phase.LOG_TRANSACTION, request)
+        self._run_all(Phase.LOG_TRANSACTION, request)
         return keep_alive
+
+    def _process(self, request: Request) -> None:
+        if request.head.method == "TRACE":
+            self._trace(request)
+        else:
+            process_request(request, self.generation.hooks)
+
+    def _guarded(self, step: Callable[[Request], None], request: Request) -> None:
+        """Run hooks (or config lookups) for a request: any error but HttpError is a 500."""
+        try:
+            step(request)
+        except HttpError:
+            raise
+        except Exception as error:  # noqa: BLE001 - a buggy hook answers 500, as in Apache
+            if _raised_by_signal_handler(error):
+                raise
+            self._log_exception(f"request {request.head.request_line!r}", error)
+            raise HttpError(500) from None
+
+    def _run_all(self, phase: Phase, request: Request) -> None:
+        """A phase whose hooks cannot change the response; their failures go to the error log."""
+        self.generation.hooks.run_all(phase, request)
+        for failure in request.notes.pop("hook_errors", ()):
+            self._log("error", "core", f"hook failed: {failure}")
 
     def _new_request(self, head: RequestHead) -> Request:
         server = self.config.main
-        return Request(
+        request = Request(
             head=head,
             config=self.config,
             hooks=self.generation.hooks,
@@ -196,16 +298,29 @@ class Connection:
             query="",
             per_dir=server,
         )
+        request.notes["keepalives"] = self.served
+        return request
 
     def _prepare(self, request: Request) -> None:
         """Host, target and virtual host: the part of a request that can fail before any hook."""
         head = request.head
         host = check_host(head)
-        target = parse_target(
-            head.target,
-            encoded_slashes=str(self.config.get("AllowEncodedSlashes")),
-            merge_slashes=bool(self.config.get("MergeSlashes")),
-        )
+        try:
+            target = parse_target(
+                head.target,
+                encoded_slashes=str(self.config.get("AllowEncodedSlashes")),
+                merge_slashes=bool(self.config.get("MergeSlashes")),
+            )
+        except HttpError as error:  # the head was read whole: keep-alive rules decide, as Apache
+            raise HttpError(error.status, error.reason, error.tag, close=False) from None
+        expect = head.headers.get("Expect")
+        if expect and expect.lower() != "100-continue":
+            raise HttpError(
+                417,
+                f"client sent an unrecognized expectation value of Expect: {expect}",
+                "AH00570",
+                close=False,
+            )
         if target.path == "*" and head.method != "OPTIONS":
             raise HttpError(400, "'*' is only valid with OPTIONS", "AH10244")
         request.vhost = select_vhost(self.config, target.host or host, *self.local)
@@ -221,6 +336,7 @@ class Connection:
         if error.close:
             request.notes["close"] = True
         request.status = error.status
+        request.notes["error_response"] = True  # ap_die: only "Header always" applies to it
         kept = Headers(
             (n, v)
             for n, v in request.headers_out
@@ -228,7 +344,8 @@ class Connection:
         )
         request.headers_out = kept
         request.content_type = "text/html; charset=iso-8859-1"
-        request.body = error_page(error.status, request.method)
+        location = request.headers_out.get("Location") or ""
+        request.body = error_page(error.status, request.method, location=location)
         document = error_document(request.per_dir, error.status)
         if document is None:
             return
@@ -251,8 +368,8 @@ class Connection:
             )
         )
         try:
-            self._prepare(inner)
-            process_request(inner, self.generation.hooks)
+            self._guarded(self._prepare, inner)
+            self._guarded(lambda r: process_request(r, self.generation.hooks), inner)
         except HttpError:
             return  # Apache appends "Additionally, a ... error was encountered"; keep the canned page
         request.body, request.content_type = inner.body, inner.content_type
@@ -261,6 +378,7 @@ class Connection:
         if isinstance(request.body, FileBody):
             request.headers_out.set("Content-Length", str(request.body.length))
         request.status = status
+        request.notes.pop("error_response", None)  # served by a normal request, as in Apache
 
     def _trace(self, request: Request) -> None:
         if request.server.get("TraceEnable") == "off":
@@ -283,17 +401,26 @@ class Connection:
             return False
         if head.version < (1, 1) and "keep-alive" not in tokens:
             return False
-        return "Content-Length" in headers
+        # A response without a body needs no length to keep the connection (ap_set_keepalive).
+        return "Content-Length" in headers or status in (204, 304) or head.method == "HEAD"
 
     def _reject(self, error: HttpError) -> None:
-        """Answer a request whose head could not be parsed, then the connection closes."""
-        head = RequestHead("GET", "/", (1, 1), Headers(), "")
+        """Answer a request whose head could not be parsed, then the connection closes.
+
+        The access log gets the request line as it arrived, when a whole one did (as Apache's).
+        """
+        pending = bytes(self.buffer.lstrip(b"\r\n"))
+        line = pending.split(b"\n", 1)[0] if b"\n" in pending else b""
+        request_line = line.rstrip(b"\r")[: self.limits.request_line].decode("latin-1")
+        # RegisteredMethods' 501 page names the method ("FOO not supported for current URL.")
+        method = request_line.split(" ", 1)[0] if error.status == 501 else "GET"
+        head = RequestHead(method or "GET", "/", (1, 1), Headers(), request_line)
         request = self._new_request(head)
         self._error_response(request, error)
         request.notes["close"] = True
         self._entity_headers(request)
         self._send(request, head)
-        self.generation.hooks.run_all(Phase.LOG_TRANSACTION, request)
+        self._run_all(Phase.LOG_TRANSACTION, request)
 
     # --- writing ------------------------------------------------------------------------------
 
@@ -313,34 +440,41 @@ class Connection:
         )
         self._connection_headers(headers, head, keep_alive)
         if head.version == (0, 9):
-            self._write_body(b"" if isinstance(body, FileBody) else body, body)
+            self._write_body(b"", body)  # HTTP/0.9: the body alone
             return False
         wire = response_head(request.status, headers, server=self.server_header)
         if request.header_only or request.status in (204, 304):
-            self.sock.sendall(wire)
+            self._send_bytes(wire)
         else:
             self._write_body(wire, body)
             request.bytes_sent = body.length if isinstance(body, FileBody) else len(body)
         return keep_alive
 
     def _write_body(self, wire: bytes, body: bytes | FileBody) -> None:
-        self.sock.settimeout(float(self.config.get("Timeout")))
         if isinstance(body, bytes):
-            self.sock.sendall(wire + body)
+            self._send_bytes(wire + body)
             return
         with open(body.path, "rb") as handle:
             if body.length <= SMALL_BODY:
                 handle.seek(body.offset)
-                self.sock.sendall(wire + handle.read(body.length))
+                self._send_bytes(wire + handle.read(body.length))
                 return
-            self.sock.sendall(wire)
-            offset, remaining = body.offset, body.length
-            while remaining > 0:
-                sent = os.sendfile(self.sock.fileno(), handle.fileno(), offset, remaining)
-                if sent == 0:
-                    raise ConnectionError("client closed the connection during sendfile")
-                offset += sent
-                remaining -= sent
+            self._send_bytes(wire)
+            self.sock.settimeout(self.timeout)
+            # socket.sendfile waits at most Timeout for each step of progress, as Apache does.
+            sent = self.sock.sendfile(handle, body.offset, body.length)
+            if sent < body.length:
+                raise ConnectionError("the file shrank while it was being sent")
+
+    def _send_bytes(self, data: bytes) -> None:
+        """Write everything, dropping the client when one write makes no progress for Timeout.
+
+        (sendall's timeout would bound the whole transfer; Apache's Timeout bounds each wait.)
+        """
+        self.sock.settimeout(self.timeout)
+        view = memoryview(data)
+        while view:
+            view = view[self.sock.send(view) :]
 
     def _connection_headers(self, headers: Headers, head: RequestHead, keep_alive: bool) -> None:
         if keep_alive:
@@ -352,6 +486,35 @@ class Connection:
         else:
             headers.set("Connection", "close")
 
+    # --- the error log --------------------------------------------------------------------------
+
+    def _log(self, level: str, module: str, message: str, tag: str = "") -> None:
+        client = f"{self.client[0]}:{self.client[1]}"
+        self.generation.error_log.log(level, module, message, tag=tag, client=client)
+
+    def _log_exception(self, where: str, error: BaseException) -> None:
+        """A programming error: its traceback at error level (one line, as the error log writes)."""
+        trace = "".join(traceback.format_exception(error)).rstrip()
+        self._log("error", "core", f"unexpected error in {where}: {trace}")
+
+
+def _raised_by_signal_handler(error: BaseException) -> bool:
+    """Whether `error` comes from a Python signal handler (pyhttpd -X stops by raising one).
+
+    Such an exception is the process being told to stop, not a bug: it must leave the engine.
+    """
+    frame = error.__traceback__
+    while frame is not None and frame.tb_next is not None:
+        frame = frame.tb_next
+    if frame is None:
+        return False
+    code = frame.tb_frame.f_code
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1, signal.SIGWINCH):
+        handler = signal.getsignal(signum)
+        if getattr(handler, "__code__", None) is code:
+            return True
+    return False
+
 
 def _address(address: object) -> tuple[str, int]:
     if isinstance(address, tuple) and len(address) >= 2:
@@ -361,4 +524,8 @@ def _address(address: object) -> tuple[str, int]:
 
 def serve_connection(sock: socket.socket, generation: Generation) -> Outcome:
     """Serve one accepted connection to its end (the MPM closes the socket)."""
-    return Connection(sock, generation).serve()
+    try:
+        connection = Connection(sock, generation)
+    except OSError:  # the client reset before we could look at it
+        return Outcome.CLOSE
+    return connection.serve()

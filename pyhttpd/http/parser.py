@@ -9,6 +9,20 @@ HttpError with Apache's status for what Apache rejects under `HttpProtocolOption
 - a malformed request line, a bad version, control characters, whitespace before a colon, obsolete
   line folding, an invalid field name or value: 400; HTTP/2 and above on this path: 505.
 
+The other HttpProtocolOptions, as Debian's Apache 2.4 behaves with them:
+
+- `Require1.0`: a request line without a version (HTTP/0.9) is 400 (AH02401);
+- `RegisteredMethods`: a method Apache does not register is 501 as soon as the request line is
+  read, before Host or any header is looked at (AH02423);
+- `Unsafe` relaxes exactly what Apache relaxes: runs of spaces between the request-line words and
+  after the version (not tabs, not before the method); the protocol name in any case
+  (`http/1.1`); a method that is not a token but has no control character (it reaches the
+  handler, which answers 501); field names with any byte but whitespace, colon and NUL; field
+  values with control characters other than NUL and a bare CR. Still refused in Unsafe, as by
+  Apache: control characters in the target or the method, a version that is not `N.N`, a leading
+  space, whitespace before the colon. Obsolete line folding stays refused (a pyhttpd choice;
+  Apache folds).
+
 Body framing lives in `body.py`; Host, Content-Length and Transfer-Encoding semantics in
 `framing.py`. Knows no socket and no configuration beyond the Limits it is given.
 """
@@ -26,6 +40,18 @@ _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 _VERSION = re.compile(r"^HTTP/([0-9])\.([0-9])$")
 _BAD_TARGET = re.compile(r"[\x00-\x20\x7f]")
 _BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_VERSION_UNSAFE = re.compile(r"^HTTP/([0-9])\.([0-9])$", re.IGNORECASE)
+_SPACES = re.compile(r" +")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_BAD_NAME_UNSAFE = re.compile(r"[\x00 \t]")
+_BAD_VALUE_UNSAFE = re.compile(r"[\x00\r]")
+
+# The methods Apache registers (http_protocol.c); `RegisteredMethods` answers 501 to the rest.
+REGISTERED_METHODS = frozenset(
+    "GET HEAD PUT POST DELETE CONNECT OPTIONS TRACE PATCH PROPFIND PROPPATCH MKCOL COPY MOVE "
+    "LOCK UNLOCK VERSION-CONTROL CHECKOUT UNCHECKOUT CHECKIN UPDATE LABEL REPORT MKWORKSPACE "
+    "MKACTIVITY BASELINE-CONTROL MERGE".split()
+)
 
 
 @dataclass(frozen=True)
@@ -35,7 +61,9 @@ class Limits:
     request_line: int = 8190
     field_size: int = 8190
     fields: int = 100
-    allow_09: bool = True
+    allow_09: bool = True  # Allow0.9 (default) / Require1.0
+    registered_methods: bool = False  # RegisteredMethods / LenientMethods (default)
+    unsafe: bool = False  # Unsafe / Strict (default)
 
 
 def parse_head(buffer: bytes | bytearray, limits: Limits) -> tuple[RequestHead, int] | None:
@@ -84,20 +112,34 @@ def _request_line(line: bytes, limits: Limits) -> tuple[str, str, tuple[int, int
     text = line.decode("latin-1")
     if "\x00" in text:
         raise HttpError(400, "request line contains a NUL byte", "AH02429")
-    parts = text.split(" ")
-    if len(parts) == 2 and limits.allow_09 and parts[0] == "GET" and parts[1]:
+    if limits.unsafe and not text.startswith(" "):
+        parts = _SPACES.split(text.rstrip(" "))
+    else:
+        parts = text.split(" ")
+    if len(parts) == 2 and parts[0] and parts[1]:
+        if not limits.allow_09:
+            raise HttpError(400, "HTTP Request Line; Rejected HTTP/0.9 request", "AH02401")
+        if parts[0] != "GET":
+            raise HttpError(400, f"Invalid request line: '{text[:80]}'", "AH10388")
         method, target, version_text = parts[0], parts[1], ""
     elif len(parts) == 3 and all(parts):
         method, target, version_text = parts
     else:
         raise HttpError(400, f"Invalid request line: '{text[:80]}'", "AH10388")
-    if not _TOKEN.match(method):
+    if not _TOKEN.match(method) and (not limits.unsafe or _CONTROL.search(method)):
         raise HttpError(400, "Invalid method token", "AH02430")
+    if limits.registered_methods and method not in REGISTERED_METHODS:
+        raise HttpError(
+            501,
+            f"HTTP Request Line; Unrecognized HTTP method: '{method}' "
+            "(disallowed by RegisteredMethods)",
+            "AH02423",
+        )
     if _BAD_TARGET.search(target):
         raise HttpError(400, "Request line contains invalid characters", "AH02418")
     if not version_text:
         return method, target, (0, 9)
-    match = _VERSION.match(version_text)
+    match = (_VERSION_UNSAFE if limits.unsafe else _VERSION).match(version_text)
     if match is None:
         raise HttpError(400, f"Invalid protocol '{version_text[:20]}'", "AH02418")
     version = (int(match.group(1)), int(match.group(2)))
@@ -123,10 +165,14 @@ def _header_fields(block: bytes, limits: Limits) -> Headers:
         if text[:1] in (" ", "\t"):
             raise HttpError(400, "Line folding encountered", "AH02404")
         name, colon, value = text.partition(":")
-        if not colon or not _TOKEN.match(name):
+        if limits.unsafe:
+            bad_name = not name or _BAD_NAME_UNSAFE.search(name) is not None
+        else:
+            bad_name = not _TOKEN.match(name)
+        if not colon or bad_name:
             raise HttpError(400, "Request header field name is malformed", "AH02426")
         value = value.strip(" \t")
-        if _BAD_VALUE.search(value):
+        if (_BAD_VALUE_UNSAFE if limits.unsafe else _BAD_VALUE).search(value):
             raise HttpError(400, "Request header value is malformed", "AH02430")
         headers.add(name, value)
     return headers
