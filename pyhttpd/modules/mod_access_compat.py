@@ -22,11 +22,13 @@ from pyhttpd.errorlog import ErrorLog
 from pyhttpd.errors import DirectiveError
 from pyhttpd.http.authz import (
     LAYERS_NOTE,
-    NOT_AN_IP,
     SATISFY_ANY_NOTE,
     MethodLimit,
-    Network,
     double_reverse_host,
+)
+from pyhttpd.http.netmatch import (
+    NOT_AN_IP,
+    Network,
     in_domain,
     in_network,
     subnet,

@@ -21,16 +21,18 @@ from pyhttpd.config.directives import DirectiveSpec
 from pyhttpd.config.grammar import split_words
 from pyhttpd.config.module import Module
 from pyhttpd.http.authz import (
-    NOT_AN_IP,
     AuthzProvider,
     AuthzStatus,
-    Network,
     ProviderError,
-    address_of,
     double_reverse_host,
+    register_provider,
+)
+from pyhttpd.http.netmatch import (
+    NOT_AN_IP,
+    Network,
+    address_of,
     in_domain,
     in_network,
-    register_provider,
     subnet,
 )
 from pyhttpd.http.phases import HookContext, Hooks

@@ -27,9 +27,11 @@ from pyhttpd.http.authz import (
     MethodLimit,
     ProviderError,
     evaluate,
+    merge_authz,
+)
+from pyhttpd.http.netmatch import (
     in_domain,
     in_network,
-    merge_authz,
     subnet,
 )
 from pyhttpd.http.options import OptionsState, effective_options, resolve
