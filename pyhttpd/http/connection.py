@@ -17,7 +17,6 @@ the error log; nothing but the end of the connection leaves `serve`.
 
 from __future__ import annotations
 
-import signal
 import socket
 import time
 import traceback
@@ -126,8 +125,6 @@ class Connection:
         except OSError:
             return Outcome.CLOSE
         except Exception as error:  # noqa: BLE001 - a bug must cost one connection, not a process
-            if _raised_by_signal_handler(error):
-                raise
             self._log_exception("the connection engine", error)
             return Outcome.CLOSE
 
@@ -273,8 +270,6 @@ class Connection:
         except HttpError:
             raise
         except Exception as error:  # noqa: BLE001 - a buggy hook answers 500, as in Apache
-            if _raised_by_signal_handler(error):
-                raise
             self._log_exception(f"request {request.head.request_line!r}", error)
             raise HttpError(500) from None
 
@@ -496,24 +491,6 @@ class Connection:
         """A programming error: its traceback at error level (one line, as the error log writes)."""
         trace = "".join(traceback.format_exception(error)).rstrip()
         self._log("error", "core", f"unexpected error in {where}: {trace}")
-
-
-def _raised_by_signal_handler(error: BaseException) -> bool:
-    """Whether `error` comes from a Python signal handler (pyhttpd -X stops by raising one).
-
-    Such an exception is the process being told to stop, not a bug: it must leave the engine.
-    """
-    frame = error.__traceback__
-    while frame is not None and frame.tb_next is not None:
-        frame = frame.tb_next
-    if frame is None:
-        return False
-    code = frame.tb_frame.f_code
-    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1, signal.SIGWINCH):
-        handler = signal.getsignal(signum)
-        if getattr(handler, "__code__", None) is code:
-            return True
-    return False
 
 
 def _address(address: object) -> tuple[str, int]:

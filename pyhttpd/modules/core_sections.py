@@ -21,6 +21,7 @@ from pyhttpd.config.directives import (
     DirectiveSpec,
 )
 from pyhttpd.errors import DirectiveError
+from pyhttpd.http.expr import parse
 
 
 @dataclass(frozen=True)
@@ -92,12 +93,14 @@ def virtual_host(cmd: Command, *addresses: str) -> tuple[str, ...]:
 
 
 def expression(cmd: Command, raw: str) -> str:
-    """<If "expr"> / <ElseIf "expr">: kept as text; the HTTP layer evaluates it per request."""
+    """<If "expr"> / <ElseIf "expr">: checked now, as Apache refuses to start on a bad one; kept
+    as text, which the HTTP layer evaluates per request."""
     text = raw.strip()
     if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
         text = text[1:-1]
     if not text:
         raise DirectiveError(f"<{cmd.node.name}> needs an expression")
+    parse(text)
     return text
 
 

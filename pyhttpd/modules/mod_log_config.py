@@ -143,7 +143,7 @@ def _letter(letter: str, argument: str) -> Item:
         "l": lambda r: "-",
         "u": lambda r: _dash(r.notes.get("user")),
         "t": lambda r: _time(r, argument),
-        "r": lambda r: _escape(r.head.request_line),
+        "r": lambda r: _dash(_escape(r.head.request_line)),
         "s": lambda r: str(r.status),
         "b": lambda r: str(r.bytes_sent) if r.bytes_sent else "-",
         "B": lambda r: str(r.bytes_sent),

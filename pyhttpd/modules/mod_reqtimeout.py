@@ -1,8 +1,8 @@
 """reqtimeout_module (mod_reqtimeout.c): RequestReadTimeout, time limits for the TLS handshake,
 the request header and the request body, optionally raised while data keeps arriving.
 
-Directive table on top; the connection filter that applies the limits arrives with the HTTP
-layer. Each line sets only the stages it names; later lines in the same scope merge over earlier
+Directive table only: the connection engine applies the limits (pyhttpd/http/deadlines.py)
+when this module is loaded, since reading a request is the engine's job. Each line sets only the stages it names; later lines in the same scope merge over earlier
 ones, and a stage never set is None (the HTTP layer then uses the enclosing server's, then the
 default). Runs only while a configuration is processed.
 """

@@ -17,8 +17,9 @@ from pyhttpd.server.generation import build_generation
 from pyhttpd.server.listeners import bind_listeners
 
 
-class _Stop(Exception):
-    pass
+class _Stop(BaseException):
+    """Raised by the signal handler; a BaseException so that the engine's guard against buggy
+    hooks (which catches Exception) lets the stop through."""
 
 
 def _stop(signum: int, frame: FrameType | None) -> None:
