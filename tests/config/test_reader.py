@@ -414,13 +414,13 @@ def test_ifsection(load_config, test: str, expected: bool) -> None:
 def test_if_elseif_else_are_kept_as_sections_with_their_expression(load_config, conf_path) -> None:
     config = load_config(
         "<If \"%{HTTP_HOST} == 'example.com'\">\nServerSignature Off\n</If>\n"
-        '<ElseIf "-f /etc/hosts">\n</ElseIf>\n'
+        "<ElseIf \"-f '/etc/hosts'\">\n</ElseIf>\n"
         "<Else>\nServerSignature On\n</Else>\n"
     )
     kinds = [(s.kind, s.value, s.file, s.line) for s in config.sections]
     assert kinds == [
         ("If", "%{HTTP_HOST} == 'example.com'", conf_path, 2),
-        ("ElseIf", "-f /etc/hosts", conf_path, 5),
+        ("ElseIf", "-f '/etc/hosts'", conf_path, 5),
         ("Else", "", conf_path, 7),
     ]
     assert config.sections[0].settings["ServerSignature"] == "off"
@@ -428,6 +428,13 @@ def test_if_elseif_else_are_kept_as_sections_with_their_expression(load_config, 
 
 
 # --- nesting errors -----------------------------------------------------------------------------
+
+
+def test_a_bad_if_expression_refuses_to_start_as_in_apache(load_config, conf_path) -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_config('<If "-f /etc/hosts">\n</If>\n')  # Apache: unquoted path is a regex token
+    assert str(raised.value).startswith(f"AH00526: Syntax error on line 2 of {conf_path}:\n")
+    assert "Cannot parse condition clause" in str(raised.value)
 
 
 def test_mismatched_closing_tag(load_config, conf_path) -> None:
