@@ -31,6 +31,15 @@ ACTED_ON: frozenset[str] = frozenset(
         "IndexHeadInsert",
         "Alias", "AliasMatch", "ScriptAlias", "ScriptAliasMatch", "Redirect", "RedirectMatch",
         "RedirectTemp", "RedirectPermanent",
+        # core, http_core, log_config and reqtimeout, acted on by the connection engine and core
+        "<VirtualHost", "<Directory", "<DirectoryMatch", "<Files", "<FilesMatch", "<Location",
+        "<LocationMatch", "ServerName", "ServerAlias", "DocumentRoot", "ErrorLog", "LogLevel",
+        "ErrorDocument", "AddDefaultCharset", "Listen", "ListenBacklog", "Timeout",
+        "LimitRequestLine", "LimitRequestFieldsize", "LimitRequestFields", "LimitRequestBody",
+        "HttpProtocolOptions", "TraceEnable", "MergeSlashes", "AllowEncodedSlashes",
+        "AcceptPathInfo", "EnableSendfile", "FileETag", "MaxRanges", "ServerTokens",
+        "KeepAlive", "KeepAliveTimeout", "MaxKeepAliveRequests", "LogFormat", "CustomLog",
+        "TransferLog", "RequestReadTimeout",
     }
 )  # fmt: skip
 

@@ -43,6 +43,7 @@ from pyhttpd.version import APACHE_COMPAT, __version__
 
 RECV_SIZE = 65536
 SMALL_BODY = 64 * 1024
+FILE_CHUNK = 256 * 1024  # read-and-write step when EnableSendfile is Off
 KEPT_BODY = 1024 * 1024  # request body bytes kept for hooks; the rest is read and discarded
 # pyhttpd's own guard for LimitRequestFields 0 (unlimited in Apache): a head still incomplete
 # after this many field lines' worth of bytes is refused like too many fields.
@@ -455,6 +456,16 @@ class Connection:
                 self._send_bytes(wire + handle.read(body.length))
                 return
             self._send_bytes(wire)
+            if not body.sendfile:  # EnableSendfile Off (Apache's default): read and write
+                handle.seek(body.offset)
+                remaining = body.length
+                while remaining > 0:
+                    chunk = handle.read(min(remaining, FILE_CHUNK))
+                    if not chunk:
+                        raise ConnectionError("the file shrank while it was being sent")
+                    self._send_bytes(chunk)
+                    remaining -= len(chunk)
+                return
             self.sock.settimeout(self.timeout)
             # socket.sendfile waits at most Timeout for each step of progress, as Apache does.
             sent = self.sock.sendfile(handle, body.offset, body.length)

@@ -1,6 +1,6 @@
 """Static file responses: ETag and Last-Modified, conditional requests, byte ranges.
 
-Apache's rules: the default FileETag is `MTime Size`, so the tag is `"<size hex>-<mtime µs hex>"`;
+Apache's rules: FileETag picks the tag's parts (default `MTime Size`: `"<size hex>-<mtime µs hex>"`);
 If-Match / If-Unmodified-Since fail with 412, If-None-Match / If-Modified-Since give 304 for GET
 and HEAD; one Range gives 206 with Content-Range, several give multipart/byteranges, none
 satisfiable gives 416. Pure functions of a Request and a stat result; the connection sends the
@@ -16,21 +16,50 @@ from email.utils import formatdate, parsedate_to_datetime
 from pyhttpd.errors import HttpError
 from pyhttpd.http.request import FileBody, Request
 
-MAX_RANGES = 200  # Apache's MaxRanges default
+DEFAULT_ETAG = frozenset({"mtime", "size"})  # FileETag's default: MTime Size
+DEFAULT_MAX_RANGES = 200  # MaxRanges' default; 0 ignores Range, -1 is unlimited
 
 
-def etag_for(stat: os.stat_result) -> str:
-    return f'"{stat.st_size:x}-{stat.st_mtime_ns // 1000:x}"'
+def etag_for(stat: os.stat_result, components: frozenset[str] = DEFAULT_ETAG) -> str | None:
+    """Apache's ap_make_etag: the chosen parts in hex, in the order inode, size, mtime (µs)."""
+    parts = []
+    if "inode" in components:
+        parts.append(f"{stat.st_ino:x}")
+    if "size" in components:
+        parts.append(f"{stat.st_size:x}")
+    if "mtime" in components:
+        parts.append(f"{stat.st_mtime_ns // 1000:x}")
+    return f'"{"-".join(parts)}"' if parts else None
+
+
+def etag_components(lines: tuple[tuple[str, ...], ...]) -> frozenset[str]:
+    """FileETag lines, outermost first, merged as Apache does: a line with an unsigned keyword
+    starts afresh, +/- keywords adjust what is inherited."""
+    current = set(DEFAULT_ETAG)
+    for words in lines:
+        if any(word[:1] not in ("+", "-") for word in words):
+            current = set()
+        for word in words:
+            name = word.lstrip("+-").lower()
+            expanded = {"inode", "mtime", "size"} if name == "all" else set()
+            expanded = expanded or (set() if name == "none" else {name})
+            if word.startswith("-"):
+                current -= expanded
+            else:
+                current |= expanded
+    return frozenset(current - {"digest"})
 
 
 def serve_file(request: Request, path: str, stat: os.stat_result) -> None:
     """Fill the response for a regular file: validators, preconditions, then the body or a range."""
-    etag = etag_for(stat)
+    etag = etag_for(stat, etag_components(request.per_dir.get("FileETag") or ()))
     modified = int(stat.st_mtime)
     headers = request.headers_out
     headers.set("Last-Modified", formatdate(modified, usegmt=True))
-    headers.set("ETag", etag)
+    if etag is not None:
+        headers.set("ETag", etag)
     headers.set("Accept-Ranges", "bytes")
+    use_sendfile = bool(request.per_dir.get("EnableSendfile"))
     status = _preconditions(request, etag, modified)
     if status == 304:
         request.status = 304
@@ -41,20 +70,20 @@ def serve_file(request: Request, path: str, stat: os.stat_result) -> None:
     if ranges is None:
         request.status = 200
         headers.set("Content-Length", str(size))
-        request.body = FileBody(path, 0, size)
+        request.body = FileBody(path, 0, size, sendfile=use_sendfile)
         return
     request.status = 206
     if len(ranges) == 1:
         start, end = ranges[0]
         headers.set("Content-Range", f"bytes {start}-{end}/{size}")
         headers.set("Content-Length", str(end - start + 1))
-        request.body = FileBody(path, start, end - start + 1)
+        request.body = FileBody(path, start, end - start + 1, sendfile=use_sendfile)
         return
     request.body = _multipart(request, path, size, ranges)
     headers.set("Content-Length", str(len(request.body)))
 
 
-def _preconditions(request: Request, etag: str, modified: int) -> int:
+def _preconditions(request: Request, etag: str | None, modified: int) -> int:
     """RFC 9110 §13.2.2 order; returns 304 or 200, raises 412."""
     incoming = request.head.headers
     if_match = incoming.get("If-Match")
@@ -78,7 +107,7 @@ def _preconditions(request: Request, etag: str, modified: int) -> int:
     return 200
 
 
-def _tag_listed(header: str, etag: str, weak: bool) -> bool:
+def _tag_listed(header: str, etag: str | None, weak: bool) -> bool:
     if header.strip() == "*":
         return True
     for candidate in header.split(","):
@@ -99,7 +128,9 @@ def _date(text: str | None) -> int | None:
         return None
 
 
-def _ranges(request: Request, size: int, etag: str, modified: int) -> list[tuple[int, int]] | None:
+def _ranges(
+    request: Request, size: int, etag: str | None, modified: int
+) -> list[tuple[int, int]] | None:
     header = request.head.headers.get("Range")
     if header is None or request.method != "GET":
         return None
@@ -129,7 +160,8 @@ def _ranges(request: Request, size: int, etag: str, modified: int) -> list[tuple
                 return None
         if start < size:
             ranges.append((start, end))
-    if len(ranges) > MAX_RANGES:
+    limit = request.per_dir.get("MaxRanges", DEFAULT_MAX_RANGES)
+    if limit >= 0 and len(ranges) > limit:
         return None
     if not ranges:
         request.headers_out.set("Content-Range", f"bytes */{size}")

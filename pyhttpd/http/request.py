@@ -18,11 +18,13 @@ from pyhttpd.http.phases import Hooks
 
 @dataclass
 class FileBody:
-    """A response body read from a file: a path, an open descriptor and the byte range to send."""
+    """A response body read from a file: its path, the byte range to send, and whether the
+    connection may use zero-copy sendfile for it (EnableSendfile)."""
 
     path: str
     offset: int
     length: int
+    sendfile: bool = False
 
 
 @dataclass

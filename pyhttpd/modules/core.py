@@ -75,6 +75,18 @@ def file_etag(cmd: Command, raw: str) -> tuple[str, ...]:
     return words
 
 
+def max_ranges(cmd: Command, value: str) -> int:
+    """MaxRanges: none (0, Range ignored), default (200), unlimited (-1) or a count."""
+    named = {"none": 0, "default": 200, "unlimited": -1}
+    if value.lower() in named:
+        return named[value.lower()]
+    if not value.isdigit() or int(value) < 1:
+        raise DirectiveError(
+            f"{cmd.name} requires 'none', 'default', 'unlimited' or a positive integer"
+        )
+    return int(value)
+
+
 def http_protocol_options(cmd: Command, *words: str) -> frozenset[str]:
     allowed = {"allow0.9", "require1.0", "registeredmethods", "lenientmethods", "unsafe", "strict"}
     for word in words:
@@ -376,6 +388,14 @@ DIRECTIVES: tuple[DirectiveSpec, ...] = (
         "'Allow0.9' or 'Require1.0' (default); 'RegisteredMethods' or 'LenientMethods' (default); 'Unsafe' or 'Strict' (default). Sets HTTP acceptance rules",
     ),
     row(
+        "MaxRanges",
+        T1,
+        CONF_ANYWHERE,
+        max_ranges,
+        "Maximum number of Ranges in a request before returning the entire resource, or 0 for unlimited",
+        default=200,
+    ),
+    row(
         "TraceEnable",
         T1,
         RSRC_CONF,
@@ -450,6 +470,7 @@ DIRECTIVES: tuple[DirectiveSpec, ...] = (
         file_etag,
         "Specify components used to construct a file's ETag",
         override="FileInfo",
+        merge=Merge.APPEND,
     ),
     row(
         "ForceType",
