@@ -262,7 +262,10 @@ def default_handler(request: Request) -> int:
     if request.stat is None:
         raise HttpError(404, f"File does not exist: {request.filename}", "AH00128", close=False)
     if stat_module.S_ISDIR(request.stat.st_mode):
-        raise HttpError(403, f"Cannot serve directory {request.filename}", "AH01276", close=False)
+        # Apache's default handler: no index and no autoindex is a 404 (AH00129).
+        raise HttpError(
+            404, f"Attempt to serve directory: {request.filename}", "AH00129", close=False
+        )
     if request.path_info and request.per_dir.get("AcceptPathInfo") != "on":
         raise HttpError(
             404, f"File does not exist: {request.filename}{request.path_info}", close=False

@@ -174,11 +174,6 @@ KNOWN_DIFFERENCES: dict[str, tuple[frozenset[str], str]] = {
         "HTTP/2.0 request line: 505",
     ),
     # --- known, owned elsewhere, left for later ---
-    # Without mod_autoindex Apache's directory answer is 404 (AH00129); pyhttpd's core says 403.
-    "directory-without-index": (
-        frozenset({"status", "content-length"}),
-        "403 vs 404 (core_hooks)",
-    ),
     # Apache's default handler sends its 412 as a plain response: the file's validators, no body.
     "if-match-wrong": (frozenset({"content-length", "etag"}), "412: no body, validators kept"),
     "if-unmodified-since-past": (

@@ -198,8 +198,8 @@ def test_options_and_trace(root: ServerRoot) -> None:
     assert status_of(answer) == 200 and b"message/http" in answer and b"X-Probe: 1" in answer
 
 
-def test_directory_without_index_is_forbidden(root: ServerRoot) -> None:
-    assert request(root, "GET", "/sub/").status == 403
+def test_directory_without_index_or_autoindex_is_not_found_as_in_apache(root: ServerRoot) -> None:
+    assert request(root, "GET", "/sub/").status == 404
 
 
 def test_server_survives_every_rejection(root: ServerRoot, tmp_path: Path) -> None:
