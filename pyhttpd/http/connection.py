@@ -293,6 +293,7 @@ class Connection:
             uri=head.target,
             query="",
             per_dir=server,
+            error_log=self.generation.error_log,
         )
         request.notes["keepalives"] = self.served
         return request
@@ -327,8 +328,7 @@ class Connection:
         """Apache's ap_die: the status, ErrorDocument or the canned page, and whether to close."""
         if error.reason:
             level = "error" if error.status >= 500 else "info"
-            client = f"{self.client[0]}:{self.client[1]}"
-            self.generation.error_log.log(level, "core", error.reason, tag=error.tag, client=client)
+            request.log_error(level, "core", error.reason, tag=error.tag)
         if error.close:
             request.notes["close"] = True
         request.status = error.status

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pyhttpd.config.model import ServerConfig, Settings, VirtualHost
+from pyhttpd.errorlog import ErrorLog
 from pyhttpd.http.messages import Headers, RequestHead
 from pyhttpd.http.phases import Hooks
 
@@ -51,6 +52,7 @@ class Request:
     notes: dict[str, Any] = field(default_factory=dict)
     start_time: float = field(default_factory=time.time)
     bytes_sent: int = 0  # body bytes written, for %b / %B
+    error_log: ErrorLog | None = None
     environment: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -60,3 +62,9 @@ class Request:
     @property
     def header_only(self) -> bool:
         return self.head.method == "HEAD"
+
+    def log_error(self, level: str, module: str, message: str, tag: str = "") -> None:
+        """Apache's ap_log_rerror: an error-log line that names this request's client."""
+        if self.error_log is not None:
+            client = f"{self.client[0]}:{self.client[1]}"
+            self.error_log.log(level, module, message, tag=tag, client=client)

@@ -14,12 +14,10 @@ from __future__ import annotations
 import fnmatch
 import os
 import stat as stat_module
-from functools import partial
 
 from pyhttpd.config.htaccess import HtaccessError, read_access_file
 from pyhttpd.config.lookup import merge, sections_for
 from pyhttpd.config.model import Section
-from pyhttpd.errorlog import ErrorLog
 from pyhttpd.errors import HttpError
 from pyhttpd.http.authz import KNOWN_METHODS, LAYERS_NOTE
 from pyhttpd.http.expr import evaluator
@@ -46,7 +44,7 @@ def translate_name(request: Request) -> int:
     return OK
 
 
-def map_to_storage(request: Request, error_log: ErrorLog | None = None) -> int:
+def map_to_storage(request: Request) -> int:
     """Apache's directory walk and file walk, then the <Location> sections.
 
     Walks the filename from / one segment at a time: at each directory, the <Directory> sections
@@ -60,7 +58,7 @@ def map_to_storage(request: Request, error_log: ErrorLog | None = None) -> int:
     if request.filename is None:
         _apply(request, sections_for(request.config, request.vhost, None, request.uri, evaluate))
         return OK
-    layers = _directory_walk(request, error_log)
+    layers = _directory_walk(request)
     found = sections_for(request.config, request.vhost, request.filename, request.uri, evaluate)
     regex_dirs = [s for s in found if _is_regex_directory(s)]
     files = [s for s in found if s.kind.lower() in _FILES]
@@ -115,7 +113,7 @@ def _directory_matches(section: Section, directory: str) -> bool:
     )
 
 
-def _directory_walk(request: Request, error_log: ErrorLog | None) -> list[Section]:
+def _directory_walk(request: Request) -> list[Section]:
     """ap_directory_walk for request.filename: returns the layers merged so far, in order, and
     sets stat, filename and path_info."""
     config = request.config
@@ -138,7 +136,7 @@ def _directory_walk(request: Request, error_log: ErrorLog | None) -> list[Sectio
                 if "AllowOverride" in section.settings.values:
                     overrides = section.settings.values["AllowOverride"]
         if overrides is _UNSET or overrides:
-            access = _access_file(request, directory, overrides or frozenset(), error_log)
+            access = _access_file(request, directory, overrides or frozenset())
             if access is not None:
                 layers.append(access)
                 options = options.merge(access.settings.values.get("Options", ()))
@@ -151,12 +149,12 @@ def _directory_walk(request: Request, error_log: ErrorLog | None) -> list[Sectio
         end = path.find("/", position)
         end = len(path) if end < 0 else end
         candidate = path[:end]
-        info = _lstat(request, candidate, error_log)
+        info = _lstat(request, candidate)
         if info is None:  # no such file: no stat, the whole filename stays
             request.stat = None
             return layers
         if stat_module.S_ISLNK(info.st_mode):
-            info = _follow(request, candidate, info, options, error_log)
+            info = _follow(request, candidate, info, options)
         if stat_module.S_ISREG(info.st_mode):
             request.stat = info
             if end < len(path):
@@ -164,7 +162,7 @@ def _directory_walk(request: Request, error_log: ErrorLog | None) -> list[Sectio
             return layers
         if not stat_module.S_ISDIR(info.st_mode):
             text = f"Forbidden: {candidate} doesn't point to a file or directory"
-            raise _forbidden(request, error_log, text, "AH00038")
+            raise _forbidden(request, text, "AH00038")
         request.stat = info
         directory, position = candidate + "/", end
 
@@ -176,7 +174,7 @@ def _stat_or_none(path: str) -> os.stat_result | None:
         return None
 
 
-def _lstat(request: Request, path: str, error_log: ErrorLog | None) -> os.stat_result | None:
+def _lstat(request: Request, path: str) -> os.stat_result | None:
     try:
         return os.lstat(path)
     except (FileNotFoundError, NotADirectoryError):
@@ -186,15 +184,15 @@ def _lstat(request: Request, path: str, error_log: ErrorLog | None) -> os.stat_r
             f"access to {request.uri} denied (filesystem path '{path}') because search "
             "permissions are missing on a component of the path"
         )
-        raise _forbidden(request, error_log, text, "AH00035") from None
+        raise _forbidden(request, text, "AH00035") from None
     except OSError:
         text = f"access to {request.uri} failed (filesystem path '{path}')"
-        raise _forbidden(request, error_log, text, "AH00036") from None
+        raise _forbidden(request, text, "AH00036") from None
 
 
-def _forbidden(request: Request, error_log: ErrorLog | None, text: str, tag: str) -> HttpError:
+def _forbidden(request: Request, text: str, tag: str) -> HttpError:
     """Log at error level, as Apache's directory walk does, and return the 403 to raise."""
-    _log(request, error_log, "error", text, tag)
+    request.log_error("error", "core", text, tag)
     return HttpError(403, close=False)
 
 
@@ -203,7 +201,6 @@ def _follow(
     path: str,
     link: os.stat_result,
     options: OptionsState,
-    error_log: ErrorLog | None,
 ) -> os.stat_result:
     """resolve_symlink: FollowSymLinks follows any link whose target exists;
     SymLinksIfOwnerMatch only one owned by the link's owner (and it wins when both are on)."""
@@ -214,31 +211,23 @@ def _follow(
             target = target if target.st_uid == link.st_uid else None
     if target is None:
         text = f"Symbolic link not allowed or link target not accessible: {path}"
-        raise _forbidden(request, error_log, text, "AH00037")
+        raise _forbidden(request, text, "AH00037")
     return target
 
 
-def _access_file(
-    request: Request, directory: str, overrides: frozenset[str], error_log: ErrorLog | None
-) -> Section | None:
+def _access_file(request: Request, directory: str, overrides: frozenset[str]) -> Section | None:
     try:
         parsed = read_access_file(request.config, directory, overrides)
     except HtaccessError as error:
-        _log(request, error_log, error.level, error.message, error.tag)
+        request.log_error(error.level, "core", error.message, error.tag)
         raise HttpError(error.status, close=False) from None
     if parsed is None:
         return None
     for warning in parsed.warnings:  # Apache logs these without the client (ap_log_perror)
         tag, _, text = warning.partition(": ")
-        if error_log is not None:
-            error_log.log("warn", "core", text, tag=tag)
+        if request.error_log is not None:
+            request.error_log.log("warn", "core", text, tag=tag)
     return parsed.section
-
-
-def _log(request: Request, error_log: ErrorLog | None, level: str, text: str, tag: str) -> None:
-    if error_log is not None:
-        client = f"{request.client[0]}:{request.client[1]}"
-        error_log.log(level, "core", text, tag=tag, client=client)
 
 
 def default_handler(request: Request) -> int:
@@ -287,8 +276,6 @@ def add_default_charset(request: Request) -> int:
 
 def register(hooks: Hooks, context: HookContext) -> None:
     hooks.add(Phase.TRANSLATE_NAME, translate_name, Order.LAST)
-    hooks.add(
-        Phase.MAP_TO_STORAGE, partial(map_to_storage, error_log=context.error_log), Order.LAST
-    )
+    hooks.add(Phase.MAP_TO_STORAGE, map_to_storage, Order.LAST)
     hooks.add(Phase.HANDLER, default_handler, Order.LAST)
     hooks.add(Phase.OUTPUT_HEADERS, add_default_charset, Order.LAST)

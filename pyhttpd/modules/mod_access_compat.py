@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pyhttpd.config.directives import AUTH_CONF, ArgShape, Command, DirectiveSpec, Merge
 from pyhttpd.config.model import Section
 from pyhttpd.config.module import Module
-from pyhttpd.errorlog import ErrorLog
 from pyhttpd.errors import DirectiveError
 from pyhttpd.http.authz import (
     LAYERS_NOTE,
@@ -205,19 +204,15 @@ def host_access_allowed(request: Request, section: Section) -> bool:
     return allowed and not denied  # mutual-failure
 
 
-def check_access(request: Request, error_log: ErrorLog) -> int:
+def check_access(request: Request) -> int:
     section = request_section(request)
     if section is None:
         return DECLINED
     granted = host_access_allowed(request, section)
     if not granted:
         target = request.filename if request.filename else f"uri {request.uri}"
-        error_log.log(
-            "error",
-            "access_compat",
-            f"client denied by server configuration: {target}",
-            tag="AH01797",
-            client=f"{request.client[0]}:{request.client[1]}",
+        request.log_error(
+            "error", "access_compat", f"client denied by server configuration: {target}", "AH01797"
         )
     if _setting(section, "Satisfy", request.method, "all") == "any":
         request.notes[SATISFY_ANY_NOTE] = "granted" if granted else "denied"
@@ -235,12 +230,7 @@ def satisfy_any_without_authz(request: Request) -> int:
 
 
 def register(hooks: Hooks, context: HookContext) -> None:
-    error_log = context.error_log
-
-    def access_checker(request: Request) -> int:
-        return check_access(request, error_log)
-
-    hooks.add(Phase.ACCESS_CHECKER, access_checker)
+    hooks.add(Phase.ACCESS_CHECKER, check_access)
     hooks.add(Phase.AUTH_CHECKER, satisfy_any_without_authz, Order.LAST)
 
 

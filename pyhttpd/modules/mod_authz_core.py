@@ -21,7 +21,6 @@ from pyhttpd.config.grammar import split_words
 from pyhttpd.config.model import Section
 from pyhttpd.config.module import Module
 from pyhttpd.config.nodes import Node
-from pyhttpd.errorlog import ErrorLog
 from pyhttpd.errors import DirectiveError
 from pyhttpd.http.authz import (
     KNOWN_METHODS,
@@ -256,50 +255,41 @@ def request_config(request: Request) -> AuthzConfig:
     return merged
 
 
-def _client(request: Request) -> str:
-    return f"{request.client[0]}:{request.client[1]}"
-
-
-def _check(request: Request, rule: AuthzRule, error_log: ErrorLog) -> AuthzStatus:
+def _check(request: Request, rule: AuthzRule) -> AuthzStatus:
     provider = find_provider(request.config, rule.provider)
     try:
         if provider is None:
             raise ProviderError(f"Unknown Authz provider: {rule.provider}")
         parsed = parsed_args(provider, rule.args)
     except ProviderError as error:
-        error_log.log("error", "authz_core", str(error), client=_client(request))
+        request.log_error("error", "authz_core", str(error))
         return AuthzStatus.GENERAL_ERROR
     return provider.check(request, rule.args, parsed)
 
 
-def authorize(request: Request, error_log: ErrorLog) -> int:
+def authorize(request: Request) -> int:
     """authorize_user_core: no Require is granted; denied or neutral is 403 with AH01630."""
     if request.notes.get(SATISFY_ANY_NOTE) == "granted":
         return OK  # Satisfy Any, and the host-based access check let the client in
     block = request_config(request).block
     if block is None:
         return OK
-    result = evaluate(block, request.method, lambda rule: _check(request, rule, error_log))
+    result = evaluate(block, request.method, lambda rule: _check(request, rule))
     if result is AuthzStatus.GRANTED:
         return OK
     if result in (AuthzStatus.DENIED, AuthzStatus.NEUTRAL):
         target = request.filename if request.filename else f"uri {request.uri}"
-        error_log.log(
-            "error",
-            "authz_core",
-            f"client denied by server configuration: {target}",
-            tag="AH01630",
-            client=_client(request),
+        request.log_error(
+            "error", "authz_core", f"client denied by server configuration: {target}", "AH01630"
         )
         return 403
     if result is AuthzStatus.DENIED_NO_USER:
-        error_log.log(
+        request.log_error(
             "error",
             "core",
             f"No authentication done but request not allowed without authentication for "
             f"{request.uri}. Authentication not configured?",
-            tag="AH00027",
-            client=_client(request),
+            "AH00027",
         )
     return 500
 
@@ -343,12 +333,7 @@ def register(hooks: Hooks, context: HookContext) -> None:
     register_provider(AuthzProvider("all", MODULE_NAME, _check_all, _parse_all))
     register_provider(AuthzProvider("env", MODULE_NAME, _check_env))
     register_provider(AuthzProvider("method", MODULE_NAME, _check_method, _parse_method))
-    error_log = context.error_log
-
-    def auth_checker(request: Request) -> int:
-        return authorize(request, error_log)
-
-    hooks.add(Phase.AUTH_CHECKER, auth_checker, Order.LAST)
+    hooks.add(Phase.AUTH_CHECKER, authorize, Order.LAST)
 
 
 MODULE = Module(

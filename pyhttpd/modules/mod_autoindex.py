@@ -236,13 +236,12 @@ def register(hooks: Hooks, context: HookContext) -> None:
         scopes = scopes_of(request)
         if INDEXES not in resolve(scope.get("Options", ()) for scope in scopes).options:
             names = request.notes.get("dir-index-names") or "none"
-            context.error_log.log(
+            request.log_error(
                 "error",
                 "autoindex",
                 f"Cannot serve directory {request.filename}: No matching DirectoryIndex ({names}) "
                 "found, and server-generated directory index forbidden by Options directive",
-                tag="AH01276",
-                client=f"{request.client[0]}:{request.client[1]}",
+                "AH01276",
             )
             raise HttpError(403, close=False)
         if not (request.filename or "").endswith("/"):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from pathlib import Path
-from types import SimpleNamespace
+from types import MethodType, SimpleNamespace
 from typing import Any
 
 import pytest
@@ -36,6 +36,7 @@ from pyhttpd.http.netmatch import (
 )
 from pyhttpd.http.options import OptionsState, effective_options, resolve
 from pyhttpd.http.phases import HookContext, Hooks
+from pyhttpd.http.request import Request
 from pyhttpd.modules import mod_access_compat, mod_authz_core, mod_authz_host
 from pyhttpd.modules.core_values import OptionsLine
 from pyhttpd.modules.registry import default_registry
@@ -247,11 +248,13 @@ def registered(tmp_path: Path) -> ErrorLog:
 
 def decide(config: ServerConfig, log: ErrorLog, method: str = "GET", **kw: Any) -> int:
     request = fake_request(config=config, method=method, **kw)
+    request.error_log = log
+    request.log_error = MethodType(Request.log_error, request)  # the real ap_log_rerror
     request.notes[LAYERS_NOTE] = config.sections
-    status = mod_access_compat.check_access(request, log)
+    status = mod_access_compat.check_access(request)
     if status >= 100:
         return status
-    return mod_authz_core.authorize(request, log) or 200
+    return mod_authz_core.authorize(request) or 200
 
 
 @pytest.mark.parametrize(
