@@ -9,7 +9,7 @@ Packages in data-flow order (see ../shared/DESIGN.md):
     http     socket bytes <-> Request (knows no processes or threads)
     cli      thin click shells over the above
 
-Leaves that import nothing of pyhttpd: errors, errorlog, scoreboard, version.
+Leaves that import nothing of pyhttpd: errors, errorlog, scoreboard (+ scoreboard_layout), version.
 """
 
 from pyhttpd.version import APACHE_COMPAT, SERVER_BUILT, __version__
