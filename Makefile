@@ -1,6 +1,6 @@
 # pyhttpd developer targets. `make run` and `make test` each install what they need on a fresh
 # Debian machine: a virtual environment in .venv (also `make venv`) and the system tools the tests
-# drive (curl, ab). apt-get runs only for a tool that is missing.
+# drive (curl, ab, and apache2 for the differential test). apt-get runs only for a missing tool.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
