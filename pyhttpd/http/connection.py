@@ -6,6 +6,14 @@ and decides keep-alive as Apache does. It returns CLOSE when the connection is f
 that called it owns the socket's fate. Runs in whatever process or thread the MPM chose; keeps no
 state between connections.
 
+For event (and worker's keep-alive waits), `Connection.serve(until_idle=True)` serves the requests
+whose bytes are there and returns IDLE instead of waiting for the next keep-alive request when the
+buffer is empty; the Connection (buffer, served count) can be served again once the socket is
+readable. The KeepAliveTimeout of a parked connection is then the MPM's to keep. An MPM learns
+when requests start and finish through `Connection.observer` (a RequestObserver; the engine never
+imports the scoreboard), and `Connection.may_keep_alive` lets it refuse keep-alive while the
+child is stopping.
+
 Time limits, as Apache: the first request's head must arrive within RequestReadTimeout's header
 stage when mod_reqtimeout is loaded (each recv within Timeout otherwise); later requests first
 wait KeepAliveTimeout for a byte. A header timeout answers 408 once the request line is complete
@@ -23,7 +31,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
-from typing import NoReturn
+from typing import NoReturn, Protocol
 
 from pyhttpd.config.lookup import select_vhost, server_settings
 from pyhttpd.config.model import ServerConfig
@@ -54,6 +62,16 @@ MIN_TIMEOUT = 0.001
 class Outcome(Enum):
     CLOSE = "close"
     IDLE = "idle"
+
+
+class RequestObserver(Protocol):
+    """What an MPM learns of each request (it writes the scoreboard); called by the engine's thread."""
+
+    def request_started(
+        self, request_line: str, client: str, vhost: str, protocol: str
+    ) -> None: ...
+
+    def request_finished(self, bytes_sent: int) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -117,20 +135,31 @@ class Connection:
         self.timeout = max(float(self.config.get("Timeout")), MIN_TIMEOUT)
         fields = self.limits.fields or UNLIMITED_FIELDS_GUARD
         self.head_guard = self.limits.request_line + fields * (self.limits.field_size + 2) + 64
+        self.observer: RequestObserver | None = None
+        # The MPM's say on keep-alive (False once the child is stopping: Connection: close).
+        self.may_keep_alive: Callable[[], bool] | None = None
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-    def serve(self) -> Outcome:
-        """Serve requests until the connection should close; only the socket's errors end it."""
+    def serve(self, until_idle: bool = False) -> Outcome:
+        """Serve requests until the connection should close; only the socket's errors end it.
+
+        With `until_idle`, return IDLE when the keep-alive wait would begin with an empty buffer;
+        a later call (once the socket is readable) reads the next request at once.
+        """
         try:
-            return self._serve()
+            return self._serve(until_idle)
         except OSError:
             return Outcome.CLOSE
         except Exception as error:  # noqa: BLE001 - a bug must cost one connection, not a process
             self._log_exception("the connection engine", error)
             return Outcome.CLOSE
 
-    def _serve(self) -> Outcome:
+    def _serve(self, until_idle: bool) -> Outcome:
+        resumed = True
         while True:
+            if until_idle and not resumed and not self.buffer.strip(b"\r\n"):
+                return Outcome.IDLE
+            resumed = False
             try:
                 head = self._read_head()
             except HttpError as error:
@@ -246,7 +275,10 @@ class Connection:
         """Process one request, send its response, log it; return whether to keep the connection."""
         request = self._new_request(head)
         try:
-            self._guarded(self._prepare, request)
+            try:
+                self._guarded(self._prepare, request)
+            finally:
+                self._started(request)
             limit = int(request.per_dir.get("LimitRequestBody"))
             request.request_body = self._read_body(request, head, limit)
             self._guarded(self._process, request)
@@ -256,7 +288,20 @@ class Connection:
         self._run_all(Phase.OUTPUT_HEADERS, request)
         keep_alive = self._send(request, head)
         self._run_all(Phase.LOG_TRANSACTION, request)
+        self._finished(request)
         return keep_alive
+
+    def _started(self, request: Request) -> None:
+        if self.observer is not None:
+            head = request.head
+            vhost = str(request.server.get("ServerName") or "")
+            client = self.client[0]
+            protocol = "HTTP/{}.{}".format(*head.version)
+            self.observer.request_started(head.request_line, client, vhost, protocol)
+
+    def _finished(self, request: Request) -> None:
+        if self.observer is not None:
+            self.observer.request_finished(request.bytes_sent)
 
     def _process(self, request: Request) -> None:
         if request.head.method == "TRACE":
@@ -389,6 +434,8 @@ class Connection:
         config = self.config
         if not config.get("KeepAlive") or head.version == (0, 9):
             return False
+        if self.may_keep_alive is not None and not self.may_keep_alive():
+            return False
         limit = int(config.get("MaxKeepAliveRequests"))
         if limit and self.served + 1 >= limit:
             return False
@@ -412,11 +459,13 @@ class Connection:
         method = request_line.split(" ", 1)[0] if error.status == 501 else "GET"
         head = RequestHead(method or "GET", "/", (1, 1), Headers(), request_line)
         request = self._new_request(head)
+        self._started(request)
         self._error_response(request, error)
         request.notes["close"] = True
         self._entity_headers(request)
         self._send(request, head)
         self._run_all(Phase.LOG_TRANSACTION, request)
+        self._finished(request)
 
     # --- writing ------------------------------------------------------------------------------
 

@@ -1,13 +1,31 @@
 """mpm_event_module (event.c): worker, plus a listener that parks idle keep-alive connections.
 
-Directive table and start-up corrections; the child loop arrives with the process model.
+Directive table and start-up corrections on top; the child (`child_main`) at the bottom.
 """
 
 from __future__ import annotations
 
+import queue
+import selectors
+import socket
+import time
+
 from pyhttpd.config.module import Module
+from pyhttpd.http.connection import Connection, Outcome
+from pyhttpd.mpm.contract import ChildContext
 from pyhttpd.mpm.directives import ASYNC_REQUEST_WORKER_FACTOR, process_rows, thread_rows
 from pyhttpd.mpm.limits import EVENT_TAGS, check_threaded
+from pyhttpd.mpm.threads import (
+    TICK,
+    Handback,
+    Listener,
+    SlotObserver,
+    Stop,
+    WakePipe,
+    open_connection,
+    run_child,
+)
+from pyhttpd.scoreboard import WorkerSlot, WorkerState
 
 DIRECTIVES = (
     *process_rows(
@@ -28,3 +46,148 @@ MODULE = Module(
     mpm="event",
     check_config_hook=lambda settings: check_threaded(settings, EVENT_TAGS),
 )
+
+
+# --- the child (see pyhttpd/mpm/threads.py for which thread runs what) -----------------------
+#
+#   listener thread  EventListener: the selector also holds the parked keep-alive connections
+#                    (insertion order is deadline order: one KeepAliveTimeout); a readable one goes
+#                    back to the pool's queue, an expired one is closed. It alone counts the open
+#                    connections, writes the scoreboard counters and decides whether to accept.
+#   worker threads   serve_until_idle: serve what the connection has, hand it back (IDLE or
+#                    CLOSE) through the returns queue and wake the listener.
+
+
+class EventListener(Listener):
+    def __init__(self, context: ChildContext, wake: WakePipe) -> None:
+        super().__init__(context, wake)
+        self.factor = float(self.config.get("AsyncRequestWorkerFactor"))
+        self.keep_alive = max(float(self.config.get("KeepAliveTimeout")), 0.001)
+        self.open = 0  # accepted and not yet closed, parked ones included
+        self.parked: dict[Connection, float] = {}  # -> deadline, oldest first
+        self.returns: queue.SimpleQueue[tuple[socket.socket, Connection | None, Outcome]] = (
+            queue.SimpleQueue()
+        )
+        self.limited = False  # stopped accepting at the AsyncRequestWorkerFactor limit
+        self._counters = (-1, -1)
+
+    # --- listener thread -------------------------------------------------------------------------
+
+    def should_accept(self) -> bool:
+        """Apache's connections_above_limit: below ThreadsPerChild + factor x idle workers (once
+        limited, one idle worker's worth lower to resume, against flip-flopping). When limited,
+        the parked keep-alive connections are closed at once (their clients reconnect to another
+        child), which also lets this child accept again. With no idle worker at all, new
+        connections wait in the backlog; the parked ones stay."""
+        idle = self.pool.available
+        if idle <= 0:
+            return False
+        counted = idle - 1 if self.limited else idle
+        self.limited = self.open >= self.pool.size + self.factor * counted
+        if self.limited:
+            self.close_parked()
+        return not self.limited
+
+    def connection_accepted(self, sock: socket.socket) -> None:
+        self.open += 1
+        self.pool.submit(sock)
+
+    def finished(self) -> bool:
+        return self.open == 0
+
+    def graceful(self) -> None:
+        self.close_parked()
+
+    def timeout(self) -> float:
+        if not self.parked:
+            return TICK
+        first = next(iter(self.parked.values()))
+        return min(max(first - time.monotonic(), 0.0), TICK)
+
+    def tick(self) -> None:
+        while True:
+            try:
+                sock, connection, outcome = self.returns.get_nowait()
+            except queue.Empty:
+                break
+            if outcome is Outcome.IDLE and connection is not None:
+                self.park(connection)
+            else:
+                self.open -= 1  # the worker closed it
+        now = time.monotonic()
+        for connection, deadline in list(self.parked.items()):
+            if deadline > now:
+                break
+            self.unpark(connection)
+            self.close(connection.sock)
+        counters = (self.open, len(self.parked))
+        if counters != self._counters:
+            self._counters = counters
+            self.process.set_counters(connections=self.open, keep_alive=len(self.parked))
+
+    def park(self, connection: Connection) -> None:
+        if self.stop is not Stop.NONE:
+            self.close(connection.sock)
+            return
+        self.parked[connection] = time.monotonic() + self.keep_alive
+        self.selector.register(
+            connection.sock, selectors.EVENT_READ, lambda: self.readable(connection)
+        )
+
+    def unpark(self, connection: Connection) -> None:
+        del self.parked[connection]
+        self.selector.unregister(connection.sock)
+
+    def readable(self, connection: Connection) -> None:
+        if connection in self.parked:  # not closed earlier in this round
+            self.unpark(connection)
+            self.pool.submit(connection)  # queued if every worker is busy; never blocks
+
+    def close_parked(self) -> None:
+        for connection in list(self.parked):
+            self.unpark(connection)
+            self.close(connection.sock)
+
+    def close(self, sock: socket.socket) -> None:
+        sock.close()
+        self.open -= 1
+
+    # --- worker threads --------------------------------------------------------------------------
+
+    def run_job(self, job: object, slot: WorkerSlot) -> Handback:
+        return serve_until_idle(job, slot, self)
+
+
+def serve_until_idle(job: object, slot: WorkerSlot, listener: EventListener) -> Handback:
+    """Worker thread: serve a new socket or a resumed Connection until it idles or closes; the
+    hand-back (run by the pool once this thread is READY again) returns it to the listener."""
+    if isinstance(job, Connection):
+        connection: Connection | None = job
+        sock = job.sock
+    else:
+        assert isinstance(job, socket.socket)
+        sock = job
+        connection = open_connection(sock, listener)
+    outcome = Outcome.CLOSE
+    try:
+        if connection is not None:
+            connection.observer = SlotObserver(slot)
+            slot.set_state(WorkerState.BUSY_READ)
+            outcome = connection.serve(until_idle=True)
+    except BaseException:
+        listener.returns.put((sock, None, Outcome.CLOSE))  # never lose the count
+        sock.close()
+        raise
+    if outcome is Outcome.CLOSE:
+        sock.close()
+
+    def handback() -> None:
+        listener.returns.put((sock, connection, outcome))
+        listener.wake.wake()
+
+    return handback
+
+
+def child_main(context: ChildContext) -> int:
+    """Main thread of an event child: returns its exit status."""
+    return run_child(context, EventListener)

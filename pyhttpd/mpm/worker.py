@@ -1,13 +1,20 @@
 """mpm_worker_module (worker.c): children with ThreadsPerChild threads and a listener thread.
 
-Directive table and start-up corrections; the child loop arrives with the process model.
+Directive table and start-up corrections on top; the child (`child_main`) at the bottom.
 """
 
 from __future__ import annotations
 
+import select
+import socket
+
 from pyhttpd.config.module import Module
+from pyhttpd.http.connection import Outcome
+from pyhttpd.mpm.contract import ChildContext
 from pyhttpd.mpm.directives import process_rows, thread_rows
 from pyhttpd.mpm.limits import WORKER_TAGS, check_threaded
+from pyhttpd.mpm.threads import Listener, SlotObserver, open_connection, run_child
+from pyhttpd.scoreboard import WorkerSlot, WorkerState
 
 DIRECTIVES = (
     *process_rows(
@@ -27,3 +34,54 @@ MODULE = Module(
     mpm="worker",
     check_config_hook=lambda settings: check_threaded(settings, WORKER_TAGS),
 )
+
+
+# --- the child (see pyhttpd/mpm/threads.py for which thread runs what) -----------------------
+#
+#   listener thread  WorkerListener: accepts only while a worker thread is idle (the pool's
+#                    `available` is the semaphore), hands the socket through the queue.
+#   worker threads   serve_to_end: the whole connection, keep-alive waits (K) included; after a
+#                    graceful begins, a kept-alive connection is closed after its current request.
+
+
+class WorkerListener(Listener):
+    """worker's listener: Listener's defaults (accept while a thread is idle), plus the job."""
+
+    def run_job(self, job: object, slot: WorkerSlot) -> None:
+        assert isinstance(job, socket.socket)
+        serve_to_end(job, slot, self)
+        return None
+
+
+def serve_to_end(sock: socket.socket, slot: WorkerSlot, listener: Listener) -> None:
+    """Worker thread: one connection to its end; K while waiting for the next request."""
+    with sock:
+        connection = open_connection(sock, listener)
+        if connection is None:
+            return
+        connection.observer = SlotObserver(slot)
+        keep_alive = max(float(listener.config.get("KeepAliveTimeout")), 0.001)
+        while True:
+            slot.set_state(WorkerState.BUSY_READ)
+            if connection.serve(until_idle=True) is Outcome.CLOSE or listener.stopping.is_set:
+                return
+            slot.set_state(WorkerState.BUSY_KEEPALIVE)
+            if not wait_readable(sock, keep_alive, listener.stopping.read_fd):
+                return
+            if listener.stopping.is_set:
+                return
+
+
+def wait_readable(sock: socket.socket, timeout: float, stopping_fd: int) -> bool:
+    """Worker thread: wait for the next request's first byte, KeepAliveTimeout at most; False on
+    timeout or when the child starts to stop."""
+    poll = select.poll()
+    poll.register(sock, select.POLLIN)
+    poll.register(stopping_fd, select.POLLIN)
+    events = poll.poll(timeout * 1000)
+    return any(fd == sock.fileno() for fd, _ in events)
+
+
+def child_main(context: ChildContext) -> int:
+    """Main thread of a worker child: returns its exit status."""
+    return run_child(context, WorkerListener)

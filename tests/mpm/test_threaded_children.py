@@ -1,0 +1,443 @@
+"""worker and event children, forked here without the master: real sockets, real scoreboard.
+
+Each test binds a listener on 127.0.0.1:0, creates an anonymous scoreboard and a generation from
+a temporary config, forks ONE child running the MPM's `child_main`, drives real clients from this
+process, polls the scoreboard with deadlines and stops the child by pid (SIGTERM, or '!' on the
+pipe of death for graceful). Timing bounds are generous on purpose.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from pyhttpd.config import load
+from pyhttpd.http.connection import Connection, Outcome
+from pyhttpd.modules.registry import default_registry
+from pyhttpd.mpm import event, worker
+from pyhttpd.mpm.contract import GRACEFUL, RESTART, ChildContext
+from pyhttpd.scoreboard import Scoreboard, ScoreboardSnapshot
+from pyhttpd.server.generation import build_generation
+from tests.harness.server import MPM_MODULES, REPO, ServerRoot, port_open, wait_until
+
+CHILD_MAINS = {"worker": worker.child_main, "event": event.child_main}
+REQUEST = b"GET /index.html HTTP/1.1\r\nHost: localhost\r\n\r\n"
+
+
+@dataclass
+class Child:
+    pid: int
+    port: int
+    scoreboard: Scoreboard
+    death_write: int
+    root: Path
+    threads: int
+    status: int | None = None
+
+    def snapshot(self) -> ScoreboardSnapshot:
+        return self.scoreboard.snapshot()
+
+    def states(self) -> str:
+        return "".join(w.state.code for w in self.snapshot().workers[0][: self.threads])
+
+    def wait_states(self, predicate: Callable[[str], bool], timeout: float = 10.0) -> str:
+        assert wait_until(lambda: predicate(self.states()), timeout), self.states()
+        return self.states()
+
+    def connect(self) -> socket.socket:
+        return socket.create_connection(("127.0.0.1", self.port), timeout=10)
+
+    def wait_exit(self, timeout: float = 10.0) -> int | None:
+        deadline = time.monotonic() + timeout
+        while self.status is None and time.monotonic() < deadline:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.status = os.waitstatus_to_exitcode(status)
+            else:
+                time.sleep(0.02)
+        return self.status
+
+
+def read_response(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
+    """One response with a Content-Length body; leaves the connection open."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError(f"closed before a response: {data!r}")
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+    length = int(headers.get("content-length", "0"))
+    while len(body) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("closed in the body")
+        body += chunk
+    return int(lines[0].split()[1]), headers, body
+
+
+def kept_alive(child: Child) -> socket.socket:
+    """A connection that was served one request and is now waiting in keep-alive."""
+    sock = child.connect()
+    sock.sendall(REQUEST)
+    status, headers, _ = read_response(sock)
+    assert status == 200 and headers["connection"] == "Keep-Alive"
+    return sock
+
+
+def closed_by_server(sock: socket.socket, timeout: float) -> bool:
+    sock.settimeout(timeout)
+    try:
+        return sock.recv(1) == b""
+    except TimeoutError:
+        return False
+    except ConnectionResetError:
+        return True
+
+
+def at_eof(sock: socket.socket) -> bool:
+    """Without blocking: has the server closed this connection?"""
+    if not select.select([sock], [], [], 0)[0]:
+        return False
+    try:
+        return sock.recv(1, socket.MSG_PEEK) == b""
+    except ConnectionResetError:
+        return True
+
+
+@contextmanager
+def forked_child(tmp_path: Path, mpm: str, directives: str) -> Iterator[Child]:
+    (tmp_path / "htdocs").mkdir()
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "htdocs" / "index.html").write_text("<h1>hello</h1>\n")
+    (tmp_path / "htdocs" / "big.bin").write_bytes(b"x" * 16_000_000)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(511)
+    port = listener.getsockname()[1]
+    text = "\n".join(
+        [
+            MPM_MODULES[mpm],
+            "ServerName localhost",
+            f"Listen 127.0.0.1:{port}",
+            "DocumentRoot htdocs",
+            "ErrorLog logs/error_log",
+            "ThreadLimit 8",
+            directives,
+        ]
+    )
+    (tmp_path / "httpd.conf").write_text(text + "\n")
+    config = load("httpd.conf", str(tmp_path), default_registry())
+    generation = build_generation(config)
+    scoreboard = Scoreboard.create(None, 1, int(config.get("ThreadLimit")))
+    death_read, death_write = os.pipe()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into pytest
+        code = 70
+        try:
+            scoreboard.process(0).started(os.getpid(), 1)
+            context = ChildContext(0, 1, generation, (listener,), scoreboard, death_read)
+            code = CHILD_MAINS[mpm](context)
+        except BaseException:  # noqa: BLE001
+            traceback.print_exc()
+        finally:
+            os._exit(code)
+    os.close(death_read)
+    child = Child(pid, port, scoreboard, death_write, tmp_path, int(config.get("ThreadsPerChild")))
+    try:
+        yield child
+    finally:
+        if child.status is None:
+            os.kill(pid, signal.SIGTERM)
+            if child.wait_exit(5) is None:
+                os.kill(pid, signal.SIGKILL)
+                child.wait_exit(5)
+        listener.close()
+        os.close(death_write)
+        scoreboard.close()
+    log = (
+        (tmp_path / "logs" / "error_log").read_text()
+        if (tmp_path / "logs/error_log").exists()
+        else ""
+    )
+    assert "unexpected error" not in log and "failed" not in log, log
+
+
+# --- worker: a thread per connection --------------------------------------------------------------
+
+
+def test_worker_holds_a_thread_per_connection_and_the_next_client_waits(tmp_path: Path) -> None:
+    with forked_child(tmp_path, "worker", "ThreadsPerChild 2\nKeepAliveTimeout 30") as child:
+        child.wait_states(lambda s: s == "__")
+        held = [kept_alive(child) for _ in range(2)]
+        child.wait_states(lambda s: s == "KK")
+        third = child.connect()
+        third.sendall(REQUEST)
+        third.settimeout(0.5)
+        with pytest.raises(TimeoutError):
+            third.recv(1)  # no idle thread: not even accepted
+        held[0].close()  # frees a thread (EOF ends its keep-alive wait)
+        third.settimeout(10)
+        assert read_response(third)[0] == 200
+        # the slot is counted after the response is sent (and logged)
+        assert wait_until(lambda: sum(w.access_count for w in child.snapshot().workers[0]) == 3)
+        for sock in (held[1], third):
+            sock.close()
+
+
+@pytest.mark.parametrize("mpm", ["worker", "event"])
+def test_idle_keep_alive_connections_and_a_fresh_request(tmp_path: Path, mpm: str) -> None:
+    """event parks idle keep-alive connections off-thread; worker keeps a thread per connection,
+    so with every thread in K the fresh request waits for KeepAliveTimeout (2 s)."""
+    directives = "ThreadsPerChild 2\nKeepAliveTimeout 2\nAsyncRequestWorkerFactor 10"
+    if mpm == "worker":
+        directives = directives.rsplit("\n", 1)[0]
+    with forked_child(tmp_path, mpm, directives) as child:
+        child.wait_states(lambda s: s == "__")
+        held = [kept_alive(child) for _ in range(6 if mpm == "event" else 2)]
+        if mpm == "event":
+            assert wait_until(lambda: child.snapshot().processes[0].keep_alive == 6, 5), (
+                child.snapshot().processes[0]
+            )
+            assert child.snapshot().processes[0].connections == 6
+            assert child.states() == "__"  # parked connections hold no thread
+        else:
+            child.wait_states(lambda s: s == "KK")
+        started = time.monotonic()
+        fresh = child.connect()
+        fresh.sendall(REQUEST)
+        assert read_response(fresh)[0] == 200
+        elapsed = time.monotonic() - started
+        if mpm == "event":
+            assert elapsed < 2.0
+        else:
+            assert elapsed >= 1.0
+        for sock in (*held, fresh):
+            sock.close()
+
+
+# --- both: scoreboard, graceful exit, MaxConnectionsPerChild --------------------------------------
+
+
+@pytest.mark.parametrize("mpm", ["worker", "event"])
+def test_scoreboard_states_follow_a_connection(tmp_path: Path, mpm: str) -> None:
+    with forked_child(tmp_path, mpm, "ThreadsPerChild 2\nKeepAliveTimeout 30") as child:
+        assert child.wait_states(lambda s: "S" not in s and "." not in s) == "__"
+        sock = child.connect()
+        sock.sendall(b"GET /big.bin HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        child.wait_states(lambda s: "W" in s)  # blocked writing: we do not read yet
+        assert any(w.request == "GET /big.bin HTTP/1.1" for w in child.snapshot().workers[0])
+        status, _, body = read_response(sock)
+        assert status == 200 and len(body) == 16_000_000
+        if mpm == "worker":
+            child.wait_states(lambda s: sorted(s) == ["K", "_"])
+        else:
+            child.wait_states(lambda s: s == "__")
+            assert wait_until(lambda: child.snapshot().processes[0].keep_alive == 1, 5)
+        sock.close()
+        child.wait_states(lambda s: s == "__")
+        if mpm == "event":
+            assert wait_until(lambda: child.snapshot().processes[0].connections == 0, 5)
+        assert sum(w.access_count for w in child.snapshot().workers[0]) == 1
+
+
+@pytest.mark.parametrize("mpm", ["worker", "event"])
+def test_graceful_finishes_the_request_in_flight_then_exits(tmp_path: Path, mpm: str) -> None:
+    with forked_child(tmp_path, mpm, "ThreadsPerChild 2\nKeepAliveTimeout 30") as child:
+        child.wait_states(lambda s: s == "__")
+        idle = kept_alive(child)
+        slow = child.connect()
+        slow.sendall(REQUEST[:20])
+        child.wait_states(lambda s: "R" in s)
+        os.write(child.death_write, GRACEFUL)
+        assert wait_until(lambda: child.snapshot().processes[0].quiescing, 5)
+        assert closed_by_server(idle, 5)  # the idle keep-alive connection is closed at once
+        assert child.status is None
+        slow.sendall(REQUEST[20:])
+        status, headers, _ = read_response(slow)
+        assert status == 200 and headers["connection"] == "close"  # no keep-alive when stopping
+        assert closed_by_server(slow, 5)
+        assert child.wait_exit(10) == 0
+        idle.close()
+        slow.close()
+
+
+@pytest.mark.parametrize("mpm", ["worker", "event"])
+def test_max_connections_per_child_then_graceful_exit(tmp_path: Path, mpm: str) -> None:
+    with forked_child(tmp_path, mpm, "ThreadsPerChild 2\nMaxConnectionsPerChild 3") as child:
+        for _ in range(3):
+            with child.connect() as sock:
+                sock.sendall(REQUEST)
+                assert read_response(sock)[0] == 200
+        assert child.wait_exit(10) == 0
+
+
+@pytest.mark.parametrize("how", ["SIGTERM", "$"])
+@pytest.mark.parametrize("mpm", ["worker", "event"])
+def test_stop_now_exits_at_once_despite_open_connections(
+    tmp_path: Path, mpm: str, how: str
+) -> None:
+    with forked_child(tmp_path, mpm, "ThreadsPerChild 2\nKeepAliveTimeout 30") as child:
+        child.wait_states(lambda s: s == "__")
+        idle = kept_alive(child)
+        slow = child.connect()
+        slow.sendall(REQUEST[:20])
+        child.wait_states(lambda s: "R" in s)
+        if how == "SIGTERM":
+            os.kill(child.pid, signal.SIGTERM)
+        else:
+            os.write(child.death_write, RESTART)
+        assert child.wait_exit(3) == 0
+        idle.close()
+        slow.close()
+
+
+# --- event: AsyncRequestWorkerFactor ----------------------------------------------------------
+
+
+def test_event_over_its_connection_limit_closes_keep_alive_connections(tmp_path: Path) -> None:
+    """ThreadsPerChild 2, factor 1: at most 2 + 1 x idle workers connections; above it the
+    child stops accepting and closes its parked keep-alive connections, then accepts again."""
+    directives = "ThreadsPerChild 2\nKeepAliveTimeout 30\nAsyncRequestWorkerFactor 1"
+    with forked_child(tmp_path, "event", directives) as child:
+        child.wait_states(lambda s: s == "__")
+        held = [kept_alive(child) for _ in range(4)]
+        assert wait_until(lambda: any(at_eof(sock) for sock in held[:3]), 5)
+        with child.connect() as fresh:
+            fresh.sendall(REQUEST)
+            assert read_response(fresh)[0] == 200
+        assert wait_until(lambda: not child.snapshot().processes[0].not_accepting, 5)
+        for sock in held:
+            sock.close()
+
+
+# --- end to end: the real master with -D FOREGROUND ------------------------------------------
+
+
+@pytest.mark.parametrize("mpm", ["worker", "event"])
+def test_master_runs_threaded_children_end_to_end(tmp_path: Path, mpm: str) -> None:
+    root = ServerRoot(tmp_path, mpm=mpm)
+    (root.htdocs / "index.html").write_text("<h1>hello</h1>\n")
+    root.write_config(
+        "PidFile logs/httpd.pid\nStartServers 2\nServerLimit 4\nThreadsPerChild 4\n"
+        "ThreadLimit 4\nMaxRequestWorkers 16\nMinSpareThreads 4\nMaxSpareThreads 16\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pyhttpd", "-d", str(root.path), "-f", "httpd.conf"]
+        + ["-D", "FOREGROUND"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        cwd=str(root.path),
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    try:
+        assert wait_until(lambda: port_open(root.port) or process.poll() is not None)
+        assert process.poll() is None
+        board = root.path / "logs" / "apache_runtime_status"
+        assert wait_until(board.exists)
+        with Scoreboard.attach(board) as scoreboard:
+            ready = lambda: scoreboard.snapshot().worker_counts().idle  # noqa: E731
+            assert wait_until(lambda: ready() == 8)  # 2 children x 4 threads
+        with socket.create_connection(("127.0.0.1", root.port), timeout=10) as sock:
+            for _ in range(3):  # keep-alive across requests
+                sock.sendall(REQUEST)
+                assert read_response(sock)[0] == 200
+        process.send_signal(signal.SIGUSR1)  # graceful restart: no fresh connection is refused
+        for _ in range(20):  # (a kept-alive one may be closed between requests, as in Apache)
+            with socket.create_connection(("127.0.0.1", root.port), timeout=10) as sock:
+                sock.sendall(REQUEST.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n"))
+                assert read_response(sock)[0] == 200
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=15) == 0
+        assert not (root.path / "logs" / "httpd.pid").exists()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        assert process.stderr is not None
+        process.stderr.close()
+    log = (root.path / "logs" / "error_log").read_text()
+    assert "failed" not in log and ":crit]" not in log and ":error]" not in log, log
+
+
+# --- the engine's support for threaded MPMs (in-process, real TCP sockets) ---------------------
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.events: list[tuple[str, object]] = []
+
+    def request_started(self, request_line: str, client: str, vhost: str, protocol: str) -> None:
+        self.events.append(("started", (request_line, client, vhost, protocol)))
+
+    def request_finished(self, bytes_sent: int) -> None:
+        self.events.append(("finished", bytes_sent))
+
+
+@contextmanager
+def engine_pair(tmp_path: Path) -> Iterator[tuple[Connection, socket.socket]]:
+    (tmp_path / "htdocs").mkdir()
+    (tmp_path / "htdocs" / "index.html").write_text("<h1>hello</h1>\n")
+    (tmp_path / "httpd.conf").write_text(
+        f"{MPM_MODULES['event']}\nServerName localhost\nDocumentRoot htdocs\nErrorLog error_log\n"
+    )
+    generation = build_generation(load("httpd.conf", str(tmp_path), default_registry()))
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        client = socket.create_connection(listener.getsockname(), timeout=10)
+        server, _ = listener.accept()
+    with client, server:
+        yield Connection(server, generation), client
+
+
+def test_serve_until_idle_returns_idle_and_resumes_with_its_state(tmp_path: Path) -> None:
+    with engine_pair(tmp_path) as (connection, client):
+        recorder = Recorder()
+        connection.observer = recorder
+        client.sendall(REQUEST * 2)  # pipelined: both are served before IDLE
+        assert connection.serve(until_idle=True) is Outcome.IDLE
+        assert connection.served == 2 and not connection.buffer
+        answers = b""
+        while answers.count(b"<h1>hello</h1>\n") < 2:
+            answers += client.recv(65536)
+        assert answers.count(b"HTTP/1.1 200 OK\r\n") == 2
+        assert recorder.events[0] == (
+            "started",
+            ("GET /index.html HTTP/1.1", "127.0.0.1", "localhost", "HTTP/1.1"),
+        )
+        assert recorder.events[1] == ("finished", 15)
+        client.sendall(REQUEST)  # resumed: the next request is read at once
+        assert connection.serve(until_idle=True) is Outcome.IDLE
+        status, headers, _ = read_response(client)
+        assert status == 200 and headers["keep-alive"] == "timeout=5, max=97"
+        connection.may_keep_alive = lambda: False  # the child is stopping
+        client.sendall(REQUEST)
+        assert connection.serve(until_idle=True) is Outcome.CLOSE
+        assert read_response(client)[1]["connection"] == "close"
+        assert len(recorder.events) == 8
+
+
+def test_serve_until_idle_closes_when_the_client_leaves(tmp_path: Path) -> None:
+    with engine_pair(tmp_path) as (connection, client):
+        client.sendall(REQUEST)
+        assert connection.serve(until_idle=True) is Outcome.IDLE
+        client.shutdown(socket.SHUT_WR)
+        assert connection.serve(until_idle=True) is Outcome.CLOSE
+        assert connection.served == 1
