@@ -3,12 +3,18 @@
 A thin click shell: parse argv, load the configuration through `pyhttpd.config`, print one of the
 reports in `reports.py`, map errors to Apache's messages and exit codes. Options keep Apache's
 getopt spelling so `pyhttpd -t -D DUMP_VHOSTS` works as `apache2 -t -D DUMP_VHOSTS` does.
+`-k start` (or no -k) binds the listeners and builds the first generation while errors still reach
+the terminal, then detaches (double fork, setsid, stdio to /dev/null) unless `-D FOREGROUND`, and
+runs the master (`pyhttpd.server.master`); `-k stop|restart|graceful|graceful-stop` parse the
+config first, then signal the pid in PidFile. `-X` is the single-process debug mode.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -134,15 +140,119 @@ def command(
         sys.exit(_test_and_dump(config, wanted, quiet_ok=bool(dumps)))
     if debug:
         sys.exit(_serve_single(config))
-    # The master and its MPM children arrive with the process-model issue; say so plainly.
-    action = f"-k {signal_name}" if signal_name else "start"
-    err(
-        [
-            f"{PROGRAM}: {action} is not available yet: the process model (master, MPM children) "
-            "is not built in this release. Use -X to serve in one process, or -t, -S, -M, -V, -L."
-        ]
-    )
-    sys.exit(1)
+    loader = lambda: _load(root, config_file, wanted, before, after)  # noqa: E731
+    if signal_name in (None, "start"):
+        sys.exit(_start(config, loader, foreground="FOREGROUND" in wanted))
+    sys.exit(_send_signal(config, signal_name, loader, foreground="FOREGROUND" in wanted))
+
+
+# --- -k start|stop|restart|graceful|graceful-stop ------------------------------------------------
+
+KILL_SIGNALS = {
+    "stop": signal.SIGTERM,
+    "graceful-stop": signal.SIGWINCH,
+    "restart": signal.SIGHUP,
+    "graceful": signal.SIGUSR1,
+}
+
+
+def _running_pid(config: ServerConfig) -> tuple[int | None, bool]:
+    """(pid in the PidFile, whether it is alive); exits 1 with AH00058 on a garbled file."""
+    from pyhttpd.server import pidfile
+    from pyhttpd.server.master import pid_path
+
+    try:
+        pid = pidfile.read(pid_path(config))
+    except StartupError as error:
+        err([str(error)])
+        sys.exit(1)
+    return pid, pid is not None and pidfile.alive(pid)
+
+
+def _start(config: ServerConfig, loader: Callable[[], ServerConfig], foreground: bool) -> int:
+    """Apache's -k start: refuse a live PidFile, bind and build while errors still reach the
+    terminal, then detach (unless -D FOREGROUND) and run the master."""
+    from pyhttpd.server.listeners import bind_listeners
+    from pyhttpd.server.master import Master
+
+    pid, alive = _running_pid(config)
+    if alive:
+        out([f"httpd (pid {pid}) already running"])
+        return 0
+    err(reports.server_name_warning(config))
+    try:
+        listeners = bind_listeners(config.get("Listen") or (), int(config.get("ListenBacklog")))
+    except StartupError as error:
+        err([str(error), "AH00015: Unable to open logs"])
+        return 1
+    try:
+        master = Master(config, listeners, loader, " ".join([PROGRAM, *sys.argv[1:]]))
+    except (StartupError, OSError) as error:
+        for listener in listeners:
+            listener.close()
+        err([str(error)])
+        return 1
+    if not foreground:
+        _detach()
+    try:
+        return master.run()
+    except Exception as error:  # noqa: BLE001 - detached: the error log is the only witness
+        master.log("emerg", f"the master process failed: {error!r}", module="core")
+        if foreground:
+            raise
+        return 1
+
+
+def _detach() -> None:
+    """Double fork and setsid; stdin, stdout and stderr to /dev/null (flushed first)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if os.fork() > 0:
+        os._exit(0)
+    os.setsid()
+    if os.fork() > 0:
+        os._exit(0)
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    os.close(null)
+    os.chdir("/")
+
+
+def _send_signal(
+    config: ServerConfig, name: str, loader: Callable[[], ServerConfig], foreground: bool
+) -> int:
+    """Apache's -k stop|graceful-stop|restart|graceful, after the config parsed."""
+    pid, alive = _running_pid(config)
+    if not alive:
+        if name in ("restart", "graceful"):
+            out(["httpd not running, trying to start"])
+            sys.stdout.flush()
+            return _start(config, loader, foreground)
+        out(
+            [
+                "httpd (no pid file) not running"
+                if pid is None
+                else f"httpd (pid {pid}?) not running"
+            ]
+        )
+        return 0
+    assert pid is not None
+    try:
+        os.kill(pid, KILL_SIGNALS[name])
+    except OSError as error:
+        err([f"({error.errno}){error.strerror}: AH00057: sending signal to server"])
+        return 1
+    return 0
+
+
+def load_from_args(args: list[str]) -> ServerConfig:
+    """The config a `pyhttpd` command line names (for pyhttpdctl): -d -f -D -C -c honoured."""
+    context = command.make_context(PROGRAM, list(args))
+    params = context.params
+    root = os.path.abspath(params["server_root"] or default_server_root())
+    return _load(root, params["config_file"], set(params["defines"]), params["before"],
+                 params["after"])  # fmt: skip
 
 
 def _serve_single(config: ServerConfig) -> int:

@@ -1,14 +1,23 @@
 """mpm_prefork_module (prefork.c): one single-threaded child process per connection.
 
-Directive table and start-up corrections; the child loop arrives with the process model.
+Directive table and start-up corrections on top; the child loop (`child_main`) at the bottom.
 Defaults are Apache's compiled-in ones (Debian's mods-available/mpm_prefork.conf overrides them).
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
+import select
+import signal
+import socket
+
 from pyhttpd.config.module import Module
+from pyhttpd.http.connection import Connection, Generation, Outcome
+from pyhttpd.mpm.contract import CHILD_OK, GRACEFUL, RESTART, ChildContext
 from pyhttpd.mpm.directives import number, process_rows
 from pyhttpd.mpm.limits import check_prefork
+from pyhttpd.scoreboard import WorkerSlot, WorkerState
 
 DIRECTIVES = (
     *process_rows(
@@ -29,3 +38,138 @@ MODULE = Module(
     mpm="prefork",
     check_config_hook=check_prefork,
 )
+
+
+# --- the child process ---------------------------------------------------------------------------
+# Runs in a prefork child, forked by the master (pyhttpd.server.children). One connection at a
+# time. Accept serialization: an fcntl record lock (lockf) on a file next to the scoreboard, which
+# the master creates before forking. Chosen over a multiprocessing.Lock because the kernel drops an
+# fcntl lock when its holder dies, even by SIGKILL; a semaphore held by a killed child would stall
+# every other child. Only the lock holder selects on the listeners and the pipe of death, so one
+# GRACEFUL byte retires exactly one idle child. Signal handlers only set flags; while the child
+# waits (for the lock or in select) a graceful signal also interrupts the wait, since Python
+# retries an interrupted lockf/select otherwise (PEP 475).
+
+ACCEPT_LOCK_SUFFIX = ".accept"
+
+
+class _Wake(BaseException):
+    """Raised by the graceful handler only while the child is waiting, never while it serves."""
+
+
+class _ChildFlags:
+    def __init__(self) -> None:
+        self.graceful = False
+        self.waiting = False
+
+    def on_graceful(self, signum: int, frame: object) -> None:
+        self.graceful = True
+        if self.waiting:
+            self.waiting = False
+            raise _Wake
+
+
+def child_main(context: ChildContext) -> int:
+    """prefork's child_main: accept under the mutex, serve, repeat; exit on the pipe of death,
+    a graceful signal, or after MaxConnectionsPerChild connections."""
+    flags = _ChildFlags()
+    for signum in (signal.SIGUSR1, signal.SIGWINCH, signal.SIGHUP):
+        signal.signal(signum, flags.on_graceful)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    generation = context.generation
+    limit = int(generation.config.get("MaxConnectionsPerChild") or 0)
+    worker = context.scoreboard.worker(context.slot, 0)
+    lock_fd = _open_lock(context)
+    for listener in context.listeners:
+        listener.setblocking(False)
+    watched = [*context.listeners, context.death_pipe]
+    served = 0
+    worker.set_state(WorkerState.READY)
+    while not flags.graceful:
+        client = None
+        try:
+            flags.waiting = True
+            if flags.graceful:
+                break
+            if lock_fd is not None:
+                fcntl.lockf(lock_fd, fcntl.LOCK_EX)
+            try:
+                ready, _, _ = select.select(watched, [], [])
+                flags.waiting = False
+                if flags.graceful:
+                    break
+                if context.death_pipe in ready and _death_byte(context.death_pipe):
+                    return CHILD_OK
+                for listener in ready:
+                    if isinstance(listener, socket.socket):
+                        try:
+                            client, _ = listener.accept()
+                            break
+                        except (BlockingIOError, InterruptedError, ConnectionAbortedError):
+                            continue
+            finally:
+                flags.waiting = False
+                if lock_fd is not None:
+                    fcntl.lockf(lock_fd, fcntl.LOCK_UN)
+        except _Wake:
+            break
+        if client is None:
+            continue
+        served += 1
+        _serve(client, generation, worker, flags)
+        if limit and served >= limit:
+            return CHILD_OK
+        if not flags.graceful:
+            worker.set_state(WorkerState.READY)
+    return CHILD_OK
+
+
+def _open_lock(context: ChildContext) -> int | None:
+    """This child's own descriptor on the accept lock file (None: no serialization)."""
+    if context.scoreboard.path is None:
+        return None
+    try:
+        return os.open(context.scoreboard.path + ACCEPT_LOCK_SUFFIX, os.O_RDWR | os.O_CLOEXEC)
+    except OSError:
+        return None
+
+
+def _death_byte(fd: int) -> bool:
+    """Read one byte of the pipe of death; False when another idle child took it first."""
+    try:
+        return os.read(fd, 1) in (GRACEFUL, RESTART, b"")
+    except BlockingIOError:
+        return False
+
+
+def _serve(
+    client: socket.socket, generation: Generation, worker: WorkerSlot, flags: _ChildFlags
+) -> None:
+    """One connection. The engine reports each request to the scoreboard slot (W, counts);
+    between keep-alive requests the child waits here in K, and a graceful signal ends the wait
+    and the connection (Connection: close once stopping), as Apache's children do."""
+    with client:
+        client.setblocking(True)
+        try:
+            connection = Connection(client, generation)
+        except OSError:
+            return
+        connection.observer = worker
+        connection.may_keep_alive = lambda: not flags.graceful
+        keep_alive_timeout = max(float(generation.config.get("KeepAliveTimeout") or 0), 0.001)
+        while connection.serve(until_idle=True) is Outcome.IDLE and not flags.graceful:
+            worker.set_state(WorkerState.BUSY_KEEPALIVE)
+            try:
+                flags.waiting = True
+                if flags.graceful:
+                    break
+                readable, _, _ = select.select([client], [], [], keep_alive_timeout)
+                flags.waiting = False
+            except _Wake:
+                break
+            finally:
+                flags.waiting = False
+            if not readable:
+                break  # KeepAliveTimeout: close, as Apache does
+        worker.set_state(WorkerState.CLOSING)

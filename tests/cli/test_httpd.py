@@ -8,6 +8,7 @@ wording (checked against Debian's apache2, which says `apache2` where we say `py
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -383,11 +384,19 @@ def test_unknown_signal_prints_usage(root: Path) -> None:
     ]
 
 
-def test_k_start_is_not_available_yet(root: Path) -> None:
-    write(root, "ServerName x\n")
-    result = run(root, "-k", "start")
-    assert result.returncode != 0
-    assert "not available" in result.stderr
+def test_k_start_on_a_busy_port_fails_on_the_terminal(root: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        write(root, f"ServerName x\nListen 127.0.0.1:{port}\n")
+        result = run(root, "-k", "start")
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"(98)Address already in use: AH00072: make_sock: could not bind to address "
+        f"127.0.0.1:{port}\nno listening sockets available, shutting down\n"
+        "AH00015: Unable to open logs\n"
+    )
 
 
 def test_k_start_reads_the_config_first(root: Path) -> None:

@@ -1,0 +1,429 @@
+"""The master process: real `pyhttpd -D FOREGROUND` processes, real signals, real sockets.
+
+Each test starts a master on a temporary ServerRoot (tests.harness), waits by polling with a
+deadline, and stops only the pids it started. The helpers here are shared with
+tests/mpm/test_prefork.py.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+import pytest
+
+from pyhttpd.errors import StartupError
+from pyhttpd.mpm.contract import CHILD_SICK
+from pyhttpd.scoreboard import Scoreboard, ScoreboardSnapshot
+from pyhttpd.server import children
+from tests.harness.server import REPO, ServerRoot, port_open, wait_until
+
+PREFORK = (
+    "StartServers {start}\nMinSpareServers {low}\nMaxSpareServers {high}\nMaxRequestWorkers 8\n"
+)
+
+
+def env() -> dict[str, str]:
+    values = {key: value for key, value in os.environ.items() if key != "PYHTTPD_ROOT"}
+    values["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), values.get("PYTHONPATH")]))
+    return values
+
+
+def pyhttpd(
+    root: ServerRoot, *args: str, program: str = "pyhttpd"
+) -> subprocess.CompletedProcess[str]:
+    """`pyhttpd ARGS` or `pyhttpdctl ARGS` (as modules, before the scripts are installed)."""
+    launcher = ["-m", "pyhttpd"]
+    if program == "pyhttpdctl":
+        launcher = ["-c", "from pyhttpd.cli.ctl import main; main()"]
+    argv = [sys.executable, *launcher, *args, "-d", str(root.path), "-f", "httpd.conf"]
+    return subprocess.run(
+        argv, capture_output=True, text=True, env=env(), cwd=root.path, timeout=60
+    )
+
+
+def snapshot(root: ServerRoot) -> ScoreboardSnapshot:
+    with Scoreboard.attach(root.path / "logs" / "apache_runtime_status") as board:
+        return board.snapshot()
+
+
+def live_pids(root: ServerRoot) -> set[int]:
+    return {process.pid for process in snapshot(root).processes if process.pid}
+
+
+def get(port: int, path: str = "/index.html", timeout: float = 5.0) -> int:
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(
+            f"GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".encode()
+        )
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    return int(data.split(b" ", 2)[1])
+
+
+def error_log(root: ServerRoot) -> str:
+    path = root.path / "logs" / "error_log"
+    return path.read_text() if path.exists() else ""
+
+
+@dataclass
+class Running:
+    root: ServerRoot
+    process: subprocess.Popen[bytes]
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def children(self) -> list[psutil.Process]:
+        try:
+            return psutil.Process(self.pid).children()
+        except psutil.NoSuchProcess:
+            return []
+
+
+def make_root(tmp_path: Path, body: str) -> ServerRoot:
+    root = ServerRoot(tmp_path, mpm="prefork")
+    (root.htdocs / "index.html").write_text("hello\n")
+    root.write_config(body + "\nLogLevel info\n")
+    return root
+
+
+def wait_ready(root: ServerRoot, pid: int, idle: int = 1) -> bool:
+    def ready() -> bool:
+        try:
+            board = snapshot(root)
+        except Exception:  # noqa: BLE001 - not created yet
+            return False
+        return board.master_pid == pid and board.idle_workers() >= idle and port_open(root.port)
+
+    return wait_until(ready, timeout=15)
+
+
+@contextlib.contextmanager
+def master(root: ServerRoot, idle: int = 1) -> Iterator[Running]:
+    """`pyhttpd -D FOREGROUND` until the block ends; its children are stopped by pid too."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pyhttpd", "-d", str(root.path), "-f", "httpd.conf", "-D", "FOREGROUND"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env(), cwd=root.path,
+    )  # fmt: skip
+    running = Running(root, process)
+    started: set[int] = set()
+    try:
+        assert wait_ready(root, process.pid, idle), error_log(root)
+        yield running
+    finally:
+        started = {child.pid for child in running.children()}
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        for pid in started:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        assert "Traceback" not in error_log(root)
+
+
+# --- start and stop ------------------------------------------------------------------------------
+
+
+def test_start_forks_start_servers_children(tmp_path: Path) -> None:
+    root = make_root(tmp_path, PREFORK.format(start=3, low=1, high=10))
+    with master(root, idle=3) as running:
+        board = snapshot(root)
+        kids = running.children()
+        assert len(kids) == 3
+        assert live_pids(root) == {kid.pid for kid in kids}
+        assert board.mpm == "prefork" and board.master_pid == running.pid
+        assert psutil.Process(running.pid).cmdline()[0].startswith("pyhttpd: master")
+        assert all(kid.cmdline()[0].startswith("pyhttpd: child (generation 0)") for kid in kids)
+        assert get(root.port) == 200
+        assert (root.path / "logs" / "httpd.pid").read_text() == f"{running.pid}\n"
+    log = error_log(root)
+    assert "AH00163: pyhttpd/" in log and "configured -- resuming normal operations" in log
+
+
+def test_stop_leaves_no_process_and_no_pid_file(tmp_path: Path) -> None:
+    root = make_root(tmp_path, PREFORK.format(start=2, low=1, high=10))
+    with master(root, idle=2) as running:
+        kids = running.children()
+        running.process.send_signal(signal.SIGTERM)
+        assert running.process.wait(timeout=15) == 0
+        assert wait_until(lambda: not any(kid.is_running() for kid in kids), timeout=5)
+    assert not (root.path / "logs" / "httpd.pid").exists()
+    assert not (root.path / "logs" / "apache_runtime_status").exists()
+    assert "AH00169: caught SIGTERM, shutting down" in error_log(root)
+
+
+def test_a_killed_child_is_replaced_and_its_slot_cleared(tmp_path: Path) -> None:
+    root = make_root(tmp_path, PREFORK.format(start=2, low=2, high=4))
+    with master(root, idle=2):
+        before = live_pids(root)
+        victim = min(before)
+        slot = next(p.slot for p in snapshot(root).processes if p.pid == victim)
+        assert get(root.port) == 200
+        os.kill(victim, signal.SIGKILL)
+        assert wait_until(lambda: victim not in live_pids(root), timeout=5)
+        assert wait_until(lambda: len(live_pids(root)) == 2, timeout=5)
+        assert snapshot(root).processes[slot].pid != victim
+        assert get(root.port) == 200
+
+
+def test_graceful_restart_under_load_loses_no_request(tmp_path: Path) -> None:
+    root = make_root(tmp_path, PREFORK.format(start=3, low=2, high=6))
+    with master(root, idle=3) as running:
+        results = {"ok": 0, "failed": 0}
+        stop = threading.Event()
+
+        def load() -> None:
+            deadline = time.monotonic() + 20
+            while not stop.is_set() and time.monotonic() < deadline and results["ok"] < 3000:
+                try:
+                    results["ok" if get(root.port) == 200 else "failed"] += 1
+                except OSError:
+                    results["failed"] += 1
+
+        client = threading.Thread(target=load)
+        client.start()
+        old = live_pids(root)
+        for _ in range(2):
+            time.sleep(0.3)
+            running.process.send_signal(signal.SIGUSR1)
+            generation = snapshot(root).running_generation
+            assert wait_until(lambda g=generation: snapshot(root).running_generation > g, 5)
+        assert wait_until(lambda: not (old & live_pids(root)), timeout=10)
+        time.sleep(0.3)
+        stop.set()
+        client.join()
+        print(f"graceful under load: {results}")
+        assert results["failed"] == 0
+        assert results["ok"] > 10
+        assert snapshot(root).running_generation == 2
+        assert "AH00171: Graceful restart requested, doing restart" in error_log(root)
+
+
+def test_a_broken_config_on_graceful_keeps_the_old_generation(tmp_path: Path) -> None:
+    root = make_root(tmp_path, PREFORK.format(start=2, low=1, high=4))
+    with master(root, idle=2) as running:
+        before = live_pids(root)
+        config = root.path / "httpd.conf"
+        config.write_text(config.read_text() + "BogusDirective on\n")
+        running.process.send_signal(signal.SIGUSR1)
+        assert wait_until(lambda: "AH00526" in error_log(root), timeout=5)
+        running.process.send_signal(signal.SIGHUP)
+        assert wait_until(lambda: "AH00173" in error_log(root), timeout=5)
+        time.sleep(0.5)
+        assert running.process.poll() is None
+        assert live_pids(root) == before
+        assert snapshot(root).running_generation == 0
+        assert get(root.port) == 200
+        assert "Invalid command 'BogusDirective'" in error_log(root)
+
+
+def test_hard_restart_replaces_every_child(tmp_path: Path) -> None:
+    root = make_root(tmp_path, PREFORK.format(start=2, low=1, high=4))
+    with master(root, idle=2) as running:
+        before = live_pids(root)
+        running.process.send_signal(signal.SIGHUP)
+        assert wait_until(
+            lambda: snapshot(root).running_generation == 1 and snapshot(root).idle_workers() >= 2,
+            timeout=10,
+        )
+        assert not (before & live_pids(root))
+        assert get(root.port) == 200
+
+
+def test_graceful_stop_closes_and_exits(tmp_path: Path) -> None:
+    root = make_root(tmp_path, PREFORK.format(start=2, low=1, high=4))
+    with master(root, idle=2) as running:
+        running.process.send_signal(signal.SIGWINCH)
+        assert running.process.wait(timeout=15) == 0
+        assert not (root.path / "logs" / "httpd.pid").exists()
+        assert "AH00170: caught SIGWINCH, shutting down gracefully" in error_log(root)
+
+
+# --- pyhttpd -k and pyhttpdctl -------------------------------------------------------------------
+
+
+def test_k_start_refuses_a_live_pid_file(tmp_path: Path) -> None:
+    root = make_root(tmp_path, PREFORK.format(start=1, low=1, high=4))
+    with master(root) as running:
+        result = pyhttpd(root, "-k", "start")
+        assert (result.returncode, result.stdout) == (
+            0,
+            f"httpd (pid {running.pid}) already running\n",
+        )
+
+
+def test_k_stop_when_not_running(tmp_path: Path) -> None:
+    root = make_root(tmp_path, PREFORK.format(start=1, low=1, high=4))
+    result = pyhttpd(root, "-k", "stop")
+    assert (result.returncode, result.stdout) == (0, "httpd (no pid file) not running\n")
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    (root.path / "logs" / "httpd.pid").write_text(f"{dead.pid}\n")
+    result = pyhttpd(root, "-k", "graceful-stop")
+    assert (result.returncode, result.stdout) == (0, f"httpd (pid {dead.pid}?) not running\n")
+
+
+def test_k_stop_with_a_broken_config_sends_nothing(tmp_path: Path) -> None:
+    root = make_root(tmp_path, PREFORK.format(start=1, low=1, high=4))
+    with master(root) as running:
+        config = root.path / "httpd.conf"
+        config.write_text(config.read_text() + "BogusDirective on\n")
+        result = pyhttpd(root, "-k", "stop")
+        assert result.returncode == 1 and "AH00526" in result.stderr
+        assert running.process.poll() is None
+
+
+def test_pyhttpdctl_start_status_stop(tmp_path: Path) -> None:
+    root = make_root(tmp_path, PREFORK.format(start=2, low=1, high=4))
+    result = pyhttpd(root, "start", program="pyhttpdctl")
+    pid_file = root.path / "logs" / "httpd.pid"
+    try:
+        assert result.returncode == 0, result.stderr
+        pid = int(pid_file.read_text())
+        assert get(root.port) == 200
+        status = pyhttpd(root, "status", program="pyhttpdctl")
+        assert status.returncode == 0, status.stderr
+        line = next(x for x in status.stdout.splitlines() if x.startswith("Scoreboard: "))
+        assert len(line.removeprefix("Scoreboard: ")) == 8
+        assert "Server MPM: prefork" in status.stdout
+        full = pyhttpd(root, "fullstatus", program="pyhttpdctl")
+        assert full.stdout.count("\t_\t") + full.stdout.count("\tW\t") >= 2
+        kids = psutil.Process(pid).children()
+        stop = pyhttpd(root, "stop", program="pyhttpdctl")
+        assert stop.returncode == 0, stop.stderr
+        assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+        assert not any(kid.is_running() for kid in kids)
+        assert not pid_file.exists()
+    finally:
+        if pid_file.exists():
+            with contextlib.suppress(ProcessLookupError, ValueError):
+                os.kill(int(pid_file.read_text()), signal.SIGKILL)
+
+
+def test_a_missing_child_loop_fails_start_up_clearly(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(children.CHILD_MAINS, "prefork", "pyhttpd.mpm.prefork:no_such_loop")
+    with pytest.raises(StartupError, match="has no child process loop"):
+        children.resolve_child_main("prefork")
+
+
+@pytest.mark.parametrize("mpm", ["worker", "event"])
+def test_threaded_mpms_start_through_the_registry(tmp_path: Path, mpm: str) -> None:
+    root = ServerRoot(tmp_path, mpm=mpm)
+    (root.htdocs / "index.html").write_text("hello\n")
+    threads = "ThreadsPerChild 4\nThreadLimit 4\nMinSpareThreads 4\nMaxSpareThreads 16\n"
+    root.write_config(f"StartServers 2\nServerLimit 4\nMaxRequestWorkers 16\n{threads}")
+    with master(root, idle=8) as running:
+        kids = running.children()
+        assert len(kids) == 2 and live_pids(root) == {kid.pid for kid in kids}
+        assert snapshot(root).scoreboard_string() == "_" * 8 + "." * 8
+        assert get(root.port) == 200
+        running.process.send_signal(signal.SIGTERM)
+        assert running.process.wait(timeout=15) == 0
+        assert wait_until(lambda: not any(kid.is_running() for kid in kids), timeout=5)
+    assert not (root.path / "logs" / "httpd.pid").exists()
+
+
+def test_k_graceful_when_not_running_starts_the_server(tmp_path: Path) -> None:
+    root = make_root(tmp_path, PREFORK.format(start=1, low=1, high=4))
+    pid_file = root.path / "logs" / "httpd.pid"
+    try:
+        result = pyhttpd(root, "-k", "graceful")
+        assert (result.returncode, result.stdout) == (0, "httpd not running, trying to start\n")
+        assert wait_until(lambda: pid_file.exists(), timeout=10)
+        pid = int(pid_file.read_text())
+        assert wait_ready(root, pid)
+        assert get(root.port) == 200
+        assert pyhttpd(root, "-k", "stop").returncode == 0
+        assert wait_until(lambda: not psutil.pid_exists(pid), timeout=15)
+        assert not pid_file.exists()
+    finally:
+        if pid_file.exists():
+            with contextlib.suppress(ProcessLookupError, ValueError):
+                os.kill(int(pid_file.read_text()), signal.SIGKILL)
+
+
+def sick_child_main(context: object) -> int:
+    """A child that never initialises (used through the MPM registry below)."""
+    return CHILD_SICK
+
+
+SICK_MASTER = """
+import sys
+from pyhttpd.cli.httpd import load_from_args
+from pyhttpd.server import children
+from pyhttpd.server.listeners import bind_listeners
+from pyhttpd.server.master import Master
+children.CHILD_MAINS["prefork"] = "tests.server.test_master:sick_child_main"
+config = load_from_args(sys.argv[1:])
+listeners = bind_listeners(config.get("Listen"), 511)
+sys.exit(Master(config, listeners, lambda: config).run())
+"""
+
+
+def test_children_that_never_initialise_make_the_master_give_up(tmp_path: Path) -> None:
+    root = make_root(tmp_path, PREFORK.format(start=2, low=2, high=4))
+    argv = [sys.executable, "-c", SICK_MASTER, "-d", str(root.path), "-f", "httpd.conf"]
+    result = subprocess.run(argv, capture_output=True, text=True, env=env(), timeout=30)
+    assert result.returncode == 1
+    assert "AH02325: A resource shortage or other unrecoverable failure" in error_log(root)
+    assert not (root.path / "logs" / "httpd.pid").exists()
+
+
+def test_pyhttpdctl_graceful_runs_the_syntax_check_first(tmp_path: Path) -> None:
+    root = make_root(tmp_path, PREFORK.format(start=1, low=1, high=4))
+    with master(root) as running:
+        config = root.path / "httpd.conf"
+        config.write_text(config.read_text() + "BogusDirective on\n")
+        result = pyhttpd(root, "graceful", program="pyhttpdctl")
+        assert result.returncode == 1
+        assert "AH00526: Syntax error on line" in result.stderr
+        assert result.stdout.startswith("Action 'graceful' failed.\n")
+        assert "AH00171" not in error_log(root)
+        assert running.process.poll() is None and snapshot(root).running_generation == 0
+
+
+def test_graceful_restart_across_an_mpm_change_serves_on(tmp_path: Path) -> None:
+    root = make_root(tmp_path, PREFORK.format(start=2, low=1, high=4))
+    with master(root, idle=2) as running:
+        results = {"ok": 0, "failed": 0}
+        stop = threading.Event()
+
+        def load() -> None:
+            deadline = time.monotonic() + 20
+            while not stop.is_set() and time.monotonic() < deadline and results["ok"] < 3000:
+                try:
+                    results["ok" if get(root.port) == 200 else "failed"] += 1
+                except OSError:
+                    results["failed"] += 1
+
+        client = threading.Thread(target=load)
+        client.start()
+        old = live_pids(root)
+        time.sleep(0.3)
+        root.mpm = "event"
+        root.write_config("StartServers 2\nLogLevel info\n")
+        running.process.send_signal(signal.SIGUSR1)
+        assert wait_until(lambda: snapshot(root).mpm == "event", timeout=10)
+        assert wait_until(lambda: snapshot(root).idle_workers() > 0, timeout=10)
+        assert wait_until(lambda: not any(psutil.pid_exists(pid) for pid in old), timeout=10)
+        time.sleep(0.3)
+        stop.set()
+        client.join()
+        assert results["failed"] == 0 and results["ok"] > 10
