@@ -40,6 +40,11 @@ ACTED_ON: frozenset[str] = frozenset(
         "AcceptPathInfo", "EnableSendfile", "FileETag", "MaxRanges", "ServerTokens",
         "KeepAlive", "KeepAliveTimeout", "MaxKeepAliveRequests", "LogFormat", "CustomLog",
         "TransferLog", "RequestReadTimeout",
+        # the process model: the master and the MPMs
+        "PidFile", "GracefulShutdownTimeout", "MaxConnectionsPerChild", "MaxRequestsPerChild",
+        "User", "Group", "StartServers", "ServerLimit", "MaxRequestWorkers", "MaxClients",
+        "MinSpareServers", "MaxSpareServers", "MinSpareThreads", "MaxSpareThreads",
+        "ThreadsPerChild", "ThreadLimit", "AsyncRequestWorkerFactor",
     }
 )  # fmt: skip
 
