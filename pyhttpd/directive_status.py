@@ -41,7 +41,7 @@ ACTED_ON: frozenset[str] = frozenset(
         "KeepAlive", "KeepAliveTimeout", "MaxKeepAliveRequests", "LogFormat", "CustomLog",
         "TransferLog", "RequestReadTimeout",
         # the process model: the master and the MPMs
-        "PidFile", "GracefulShutdownTimeout", "MaxConnectionsPerChild", "MaxRequestsPerChild",
+        "PidFile", "ScoreBoardFile", "GracefulShutdownTimeout", "MaxConnectionsPerChild", "MaxRequestsPerChild",
         "User", "Group", "StartServers", "ServerLimit", "MaxRequestWorkers", "MaxClients",
         "MinSpareServers", "MaxSpareServers", "MinSpareThreads", "MaxSpareThreads",
         "ThreadsPerChild", "ThreadLimit", "AsyncRequestWorkerFactor",

@@ -71,11 +71,18 @@ class HookContext:
     """What a module's register_hooks receives: this generation's config and error log.
 
     Hooks are closures over what their module prepares here (compiled formats, open log files,
-    loaded tables), so nothing per-generation is global.
+    loaded tables), so nothing per-generation is global. What a module opens for its generation
+    (log files) it hands back through `on_close`, as Apache registers a pool cleanup on pconf:
+    the master runs the cleanups when it retires the generation.
     """
 
     config: ServerConfig
     error_log: ErrorLog
+    cleanups: list[Callable[[], None]] = field(default_factory=list)
+
+    def on_close(self, cleanup: Callable[[], None]) -> None:
+        """Run `cleanup` (in the master) when this generation is retired or the server stops."""
+        self.cleanups.append(cleanup)
 
 
 @dataclass

@@ -291,6 +291,15 @@ DIRECTIVES: tuple[DirectiveSpec, ...] = (
         server_only=True,
     ),
     row(
+        "ScoreBoardFile",
+        T1,
+        SERVER,
+        take_string,
+        "A file for Apache to maintain runtime process management information",
+        default="logs/apache_runtime_status",
+        server_only=True,
+    ),
+    row(
         "MaxConnectionsPerChild",
         T1,
         SERVER,

@@ -192,6 +192,14 @@ def render(parts: list[Item | str], request: Request) -> str:
     return "".join(part if isinstance(part, str) else part(request) for part in parts)
 
 
+def _close_all(fds: list[int]) -> None:
+    for fd in fds:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+
+
 def register(hooks: Hooks, context: HookContext) -> None:
     """Apache's open_logs + log_transaction: open each CustomLog once, write one line a request."""
     config = context.config
@@ -203,6 +211,8 @@ def register(hooks: Hooks, context: HookContext) -> None:
         else:
             default = entry.format
     logs: list[tuple[int, list[Item | str], str]] = []
+    # registered first, so that a file opened before a later one fails is closed too
+    context.on_close(lambda: _close_all([fd for fd, _, _ in logs]))
     for log in config.get("CustomLog") or ():
         if log.target.startswith("|"):
             continue  # piped logs arrive with the process model

@@ -29,7 +29,7 @@ from pyhttpd.mpm.prefork import ACCEPT_LOCK_SUFFIX
 from pyhttpd.scoreboard import DEFAULT_PATH, Scoreboard, WorkerState
 from pyhttpd.server import children, pidfile
 from pyhttpd.server.children import Child
-from pyhttpd.server.generation import build_generation
+from pyhttpd.server.generation import Closer, open_generation
 from pyhttpd.server.signals import Action, SignalQueue
 from pyhttpd.version import SERVER_BUILT, SERVER_VERSION
 
@@ -44,6 +44,10 @@ GRACEFUL_TEXT = {
     "worker": "SIGUSR1 received.  Doing graceful restart",
     "event": "SIGUSR1 received.  Doing graceful restart",
 }
+
+
+# what a restart loads: the config, its MPM's child loop, the generation and its files' closer
+Loaded = tuple[ServerConfig, ChildMain, Generation, Closer]
 
 
 def scoreboard_path(config: ServerConfig) -> str:
@@ -78,7 +82,8 @@ class Master:
         self.command_line = command_line
         self.child_main: ChildMain = children.resolve_child_main(config.mpm)
         self.ids = children.ids_for(config)
-        self.generation: Generation = build_generation(config)
+        self.generation: Generation
+        self.generation, self._close_generation = open_generation(config)
         self.running_generation = 0
         self.config_generation = 1
         self.children: dict[int, Child] = {}
@@ -117,9 +122,13 @@ class Master:
         self._configured()
         self._spawn(upkeep.startup_slots(self._limits(), mpm=self.config.mpm))
         try:
-            return self._loop()
+            status = self._loop()
         finally:
             self._cleanup()
+        # The last generation's log files; only on an orderly end, as the caller still logs a
+        # failure to the error log.
+        self._close_generation()
+        return status
 
     def _prepare_generation(self) -> None:
         limits = self._limits()
@@ -296,29 +305,32 @@ class Master:
 
     # --- restarts ----------------------------------------------------------------------------------
 
-    def _reload(self) -> tuple[ServerConfig, ChildMain, Generation] | None:
+    def _reload(self) -> Loaded | None:
         """Read and build the next generation; on failure log it and keep the running one."""
         try:
             config = self.loader()
             child_main = children.resolve_child_main(config.mpm)
             children.ids_for(config)
-            generation = build_generation(config)
+            generation, close = open_generation(config)
         except (ConfigError, StartupError, OSError) as error:
             for line in str(error).splitlines():
                 self.log("error", line, module="core")
             self.log("error", "restart failed: the running generation keeps serving", "",
                      "core")  # fmt: skip
             return None
-        return config, child_main, generation
+        return config, child_main, generation, close
 
-    def _adopt(self, loaded: tuple[ServerConfig, ChildMain, Generation]) -> None:
-        old_log = self.generation.error_log
-        self.config, self.child_main, self.generation = loaded
+    def _adopt(self, loaded: Loaded) -> None:
+        """Make the loaded generation the running one and close the old generation's log files
+        in the master at once, as Apache clears pconf before it forks the new children: the new
+        children must not inherit them, and the old children keep their own copies until they
+        leave, so after a rotation nothing but a finishing old child holds the renamed file."""
+        close_old = self._close_generation
+        self.config, self.child_main, self.generation, self._close_generation = loaded
         self.ids = children.ids_for(self.config)
         self.running_generation += 1
         self.config_generation += 1
-        if old_log.fd != self.generation.error_log.fd:
-            old_log.close()
+        close_old()
 
     def _restart(self) -> None:
         self.log("notice", "SIGHUP received.  Attempting to restart", MESSAGES[self._mpm][4])
@@ -326,7 +338,7 @@ class Master:
         if loaded is not None:
             self._hard_switch(loaded)
 
-    def _hard_switch(self, loaded: tuple[ServerConfig, ChildMain, Generation]) -> None:
+    def _hard_switch(self, loaded: Loaded) -> None:
         """Restart: every child stopped, a fresh scoreboard (counters reset), new children."""
         self._stop_children()
         for pipe in self.pipes.values():

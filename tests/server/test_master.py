@@ -427,3 +427,49 @@ def test_graceful_restart_across_an_mpm_change_serves_on(tmp_path: Path) -> None
         stop.set()
         client.join()
         assert results["failed"] == 0 and results["ok"] > 10
+
+
+# --- ScoreBoardFile ------------------------------------------------------------------------------
+
+
+def test_scoreboard_file_default_and_server_only(tmp_path: Path) -> None:
+    from pyhttpd.config import load
+    from pyhttpd.errors import ConfigError
+    from pyhttpd.modules.registry import default_registry
+    from pyhttpd.server.master import scoreboard_path
+
+    root = make_root(tmp_path, "")
+    config = load("httpd.conf", str(root.path), default_registry())
+    assert scoreboard_path(config) == str(root.path / "logs" / "apache_runtime_status")
+    root.write_config("ScoreBoardFile /run/elsewhere/board\n")
+    config = load("httpd.conf", str(root.path), default_registry())
+    assert scoreboard_path(config) == "/run/elsewhere/board"
+    root.write_config(
+        f"<VirtualHost 127.0.0.1:{root.port}>\nScoreBoardFile run/board\n</VirtualHost>\n"
+    )
+    with pytest.raises(ConfigError, match="ScoreBoardFile cannot occur within <VirtualHost>"):
+        load("httpd.conf", str(root.path), default_registry())
+
+
+def test_scoreboard_file_moves_the_scoreboard_for_master_and_pyhttpdctl(tmp_path: Path) -> None:
+    root = make_root(tmp_path, PREFORK.format(start=2, low=1, high=4) + "ScoreBoardFile run/sb\n")
+    board_file = root.path / "run" / "sb"
+    result = pyhttpd(root, "start", program="pyhttpdctl")  # its readiness check reads the board
+    pid_file = root.path / "logs" / "httpd.pid"
+    try:
+        assert result.returncode == 0, result.stderr + error_log(root)
+        pid = int(pid_file.read_text())
+        assert board_file.exists()
+        assert not (root.path / "logs" / "apache_runtime_status").exists()
+        with Scoreboard.attach(board_file) as board:
+            assert board.snapshot().master_pid == pid
+        status = pyhttpd(root, "status", program="pyhttpdctl")
+        assert status.returncode == 0, status.stderr
+        assert "Server MPM: prefork" in status.stdout
+        stop = pyhttpd(root, "stop", program="pyhttpdctl")
+        assert stop.returncode == 0, stop.stderr
+        assert not board_file.exists()
+    finally:
+        if pid_file.exists():
+            with contextlib.suppress(ProcessLookupError, ValueError):
+                os.kill(int(pid_file.read_text()), signal.SIGKILL)
