@@ -12,6 +12,13 @@ whole server must stop (AH00050).
 
 Pipe-of-death bytes: GRACEFUL ("!") asks one reader to finish its work and exit; RESTART ("$")
 asks it to exit now. Children also obey signals: SIGUSR1 and SIGWINCH graceful, SIGTERM now.
+
+Signals at start-up: `child_main` is entered with the master's signals (TERM, INT, HUP, USR1,
+WINCH, CHLD) still BLOCKED and their handlers reset to the default. A child_main must first
+install its own handlers (and wakeup fd), and only then unblock with
+`signal.pthread_sigmask(signal.SIG_SETMASK, ())`; a signal sent in between (a graceful restart
+right after the fork) stays pending and reaches the child's own handler instead of killing it by
+its default action. Threads must be started after unblocking or they keep the mask.
 """
 
 from __future__ import annotations

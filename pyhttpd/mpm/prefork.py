@@ -77,6 +77,7 @@ def child_main(context: ChildContext) -> int:
         signal.signal(signum, flags.on_graceful)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_SETMASK, ())  # handlers in place (see mpm.contract)
     generation = context.generation
     limit = int(generation.config.get("MaxConnectionsPerChild") or 0)
     worker = context.scoreboard.worker(context.slot, 0)

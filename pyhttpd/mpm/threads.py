@@ -353,6 +353,7 @@ def run_child(context: ChildContext, make_listener: Callable[..., Listener]) -> 
     for signum in SIGNAL_STOPS:
         signal.signal(signum, handler)
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_SETMASK, ())  # handlers in place (see mpm.contract)
     try:
         listener = make_listener(context, wake)
     except Exception as error:  # noqa: BLE001 - Apache's "child could not initialise"

@@ -2,10 +2,10 @@
 
 Owns the MPM registry (config.mpm -> the MPM's `child_main`, resolved lazily so that an MPM whose
 child loop does not exist yet fails start-up with a clear message), the fork itself (signals
-blocked around it until the child has reset its handlers; process titles; User/Group switch when
-started as root), the per-generation pipe of death, and Apache's wording for child exits
-(AH00052). The code before `os.fork()` runs in the master; `_run_child` runs in the new child and
-never returns.
+blocked around it and, in the child, until its MPM has installed its own handlers; process
+titles; User/Group switch when started as root), the per-generation pipe of death, and Apache's
+wording for child exits (AH00052). The code before `os.fork()` runs in the master; `_run_child`
+runs in the new child and never returns.
 """
 
 from __future__ import annotations
@@ -113,7 +113,7 @@ def fork_child(
     try:
         pid = os.fork()
         if pid == 0:  # pragma: no cover - runs in the child, which never returns
-            _run_child(child_main, context, close_fds, ids, old_mask)
+            _run_child(child_main, context, close_fds, ids)
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
     return pid
@@ -124,13 +124,15 @@ def _run_child(
     context: ChildContext,
     close_fds: Sequence[int],
     ids: tuple[int, int] | None,
-    old_mask: set[signal.Signals],
 ) -> None:
     status = CHILD_SICK
     try:
+        # The master's handlers are reset while HANDLED stays blocked (the mask inherited from
+        # fork_child): a signal arriving now stays pending instead of killing the child by its
+        # default action. The MPM's child_main unblocks once its own handlers are installed
+        # (see pyhttpd.mpm.contract).
         reset_in_child()
         signal.signal(signal.SIGPIPE, signal.SIG_IGN)
-        signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
         setproctitle(f"pyhttpd: child (generation {context.generation_number})")
         for fd in close_fds:
             try:

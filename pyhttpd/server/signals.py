@@ -3,7 +3,9 @@
 Apache's meaning: TERM and INT stop, HUP restarts, USR1 is graceful, WINCH is graceful-stop.
 The handler puts the signal number on a queue and wakes the master's wait through a pipe
 (signal.set_wakeup_fd), so the master loop reacts within one tick. Runs in the master only;
-children install their own handlers right after fork.
+children install their own handlers right after fork: a child starts with HANDLED blocked (the
+mask fork_child set around fork) and its MPM's child_main clears the mask once its handlers are
+in place (pyhttpd.mpm.contract), so a signal sent in between stays pending instead of killing it.
 """
 
 from __future__ import annotations
@@ -73,7 +75,8 @@ class SignalQueue:
 
 
 def reset_in_child() -> None:
-    """A forked child starts with default handlers and no wakeup fd (its MPM sets its own)."""
+    """A forked child starts with default handlers and no wakeup fd (its MPM sets its own).
+    Call with HANDLED blocked; they stay blocked until the MPM unblocks them."""
     signal.set_wakeup_fd(-1)
     for signum in HANDLED:
         signal.signal(signum, signal.SIG_DFL)
