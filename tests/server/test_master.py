@@ -72,6 +72,16 @@ def get(port: int, path: str = "/index.html", timeout: float = 5.0) -> int:
     return int(data.split(b" ", 2)[1])
 
 
+def steady_load(port: int, results: dict[str, int], stop: threading.Event) -> None:
+    """Fresh-connection GETs until told to stop: bounded to 20 s and 3,000 answers."""
+    deadline = time.monotonic() + 20
+    while not stop.is_set() and time.monotonic() < deadline and results["ok"] < 3000:
+        try:
+            results["ok" if get(port) == 200 else "failed"] += 1
+        except OSError:
+            results["failed"] += 1
+
+
 def error_log(root: ServerRoot) -> str:
     path = root.path / "logs" / "error_log"
     return path.read_text() if path.exists() else ""
@@ -186,18 +196,9 @@ def test_a_killed_child_is_replaced_and_its_slot_cleared(tmp_path: Path) -> None
 def test_graceful_restart_under_load_loses_no_request(tmp_path: Path) -> None:
     root = make_root(tmp_path, PREFORK.format(start=3, low=2, high=6))
     with master(root, idle=3) as running:
-        results = {"ok": 0, "failed": 0}
+        results: dict[str, int] = {"ok": 0, "failed": 0}
         stop = threading.Event()
-
-        def load() -> None:
-            deadline = time.monotonic() + 20
-            while not stop.is_set() and time.monotonic() < deadline and results["ok"] < 3000:
-                try:
-                    results["ok" if get(root.port) == 200 else "failed"] += 1
-                except OSError:
-                    results["failed"] += 1
-
-        client = threading.Thread(target=load)
+        client = threading.Thread(target=steady_load, args=(root.port, results, stop))
         client.start()
         old = live_pids(root)
         for _ in range(2):
@@ -402,18 +403,9 @@ def test_pyhttpdctl_graceful_runs_the_syntax_check_first(tmp_path: Path) -> None
 def test_graceful_restart_across_an_mpm_change_serves_on(tmp_path: Path) -> None:
     root = make_root(tmp_path, PREFORK.format(start=2, low=1, high=4))
     with master(root, idle=2) as running:
-        results = {"ok": 0, "failed": 0}
+        results: dict[str, int] = {"ok": 0, "failed": 0}
         stop = threading.Event()
-
-        def load() -> None:
-            deadline = time.monotonic() + 20
-            while not stop.is_set() and time.monotonic() < deadline and results["ok"] < 3000:
-                try:
-                    results["ok" if get(root.port) == 200 else "failed"] += 1
-                except OSError:
-                    results["failed"] += 1
-
-        client = threading.Thread(target=load)
+        client = threading.Thread(target=steady_load, args=(root.port, results, stop))
         client.start()
         old = live_pids(root)
         time.sleep(0.3)
