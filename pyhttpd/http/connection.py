@@ -9,7 +9,10 @@ state between connections.
 For event (and worker's keep-alive waits), `Connection.serve(until_idle=True)` serves the requests
 whose bytes are there and returns IDLE instead of waiting for the next keep-alive request when the
 buffer is empty; the Connection (buffer, served count) can be served again once the socket is
-readable. The KeepAliveTimeout of a parked connection is then the MPM's to keep. An MPM learns
+readable. The KeepAliveTimeout of a parked connection is then the MPM's to keep. event's listener
+also reads request heads itself: `feed_nonblocking` buffers what the socket has and says whether
+a whole head is there (`serve` then parses it), `head_deadline` is when it must be, and
+`expire_head` gives the engine's answer to a head that missed it. An MPM learns
 when requests start and finish through `Connection.observer` (a RequestObserver; the engine never
 imports the scoreboard), and `Connection.may_keep_alive` lets it refuse keep-alive while the
 child is stopping.
@@ -138,6 +141,11 @@ class Connection:
         self.observer: RequestObserver | None = None
         # The MPM's say on keep-alive (False once the child is stopping: Connection: close).
         self.may_keep_alive: Callable[[], bool] | None = None
+        # The event listener's asynchronous head reading (feed_nonblocking): the header stage
+        # running since the head's first byte (or the accept), and the last read's time.
+        self._head_deadline: Deadline | None = None
+        self._head_started = False
+        self._last_read = 0.0
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def serve(self, until_idle: bool = False) -> Outcome:
@@ -153,6 +161,72 @@ class Connection:
         except Exception as error:  # noqa: BLE001 - a bug must cost one connection, not a process
             self._log_exception("the connection engine", error)
             return Outcome.CLOSE
+
+    # --- the event listener's asynchronous head reading ----------------------------------------
+
+    def feed_nonblocking(self) -> str:
+        """Listener thread: read what the socket has without waiting; "ready" once a whole head
+        (or one the engine will refuse) is buffered, "waiting" for more, "closed" on EOF or a
+        socket error. The buffer is not consumed: `serve` parses the head again."""
+        now = time.monotonic()
+        if not self._head_started:
+            self._head_started = True
+            self._last_read = now
+            if self.read_timeouts is not None:
+                self._head_deadline = start(self.read_timeouts.header, now)
+        try:
+            self.sock.setblocking(False)
+            while True:
+                try:
+                    data = self.sock.recv(RECV_SIZE)
+                except (BlockingIOError, InterruptedError):
+                    break
+                if not data:
+                    return "closed"
+                self.buffer += data
+                self._last_read = now
+                if self._head_deadline is not None:
+                    self._head_deadline.received(len(data))
+                if len(self.buffer) > self.head_guard:
+                    break
+        except OSError:
+            return "closed"
+        if len(self.buffer) > self.head_guard:
+            return "ready"
+        try:
+            if parse_head(self.buffer, self.limits) is None:
+                return "waiting"
+        except HttpError:
+            pass  # the worker answers it
+        return "ready"
+
+    def head_deadline(self) -> float:
+        """When the head being fed must be complete (time.monotonic): the header stage, or
+        Timeout since the last read without mod_reqtimeout."""
+        if self._head_deadline is not None:
+            return self._head_deadline.timeout_at
+        return self._last_read + self.timeout
+
+    def head_fed(self) -> None:
+        """The head is handed to a worker: the next one starts its own deadline."""
+        self._head_started = False
+        self._head_deadline = None
+
+    def expire_head(self) -> Outcome:
+        """Worker thread: the fed head missed its deadline; answer as `_read_head` does (408 once
+        the request line is in, else a silent close) and close."""
+        deadline = self._head_deadline
+        self.head_fed()
+        try:
+            try:
+                self._header_timeout(deadline)
+            except HttpError as error:
+                self._reject(error)
+        except OSError:
+            pass
+        except Exception as error:  # noqa: BLE001 - a bug must cost one connection, not a process
+            self._log_exception("the connection engine", error)
+        return Outcome.CLOSE
 
     def _serve(self, until_idle: bool) -> Outcome:
         resumed = True

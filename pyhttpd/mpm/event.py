@@ -51,9 +51,14 @@ MODULE = Module(
 # --- the child (see pyhttpd/mpm/threads.py for which thread runs what) -----------------------
 #
 #   listener thread  EventListener: the selector also holds the parked keep-alive connections
-#                    (insertion order is deadline order: one KeepAliveTimeout); a readable one goes
-#                    back to the pool's queue, an expired one is closed. It alone counts the open
-#                    connections, writes the scoreboard counters and decides whether to accept.
+#                    (insertion order is deadline order: one KeepAliveTimeout) and the connections
+#                    whose request head is being read (Connection.feed_nonblocking, each with its
+#                    header-stage deadline). A new connection, or a parked one that turns readable,
+#                    is read here until its head is whole (or invalid): only then does it go to the
+#                    pool's queue, so slow heads (slowloris) hold no worker. A head past its
+#                    deadline goes to a worker for the engine's answer (408 or a silent close); an
+#                    expired parked connection is closed. It alone counts the open connections,
+#                    writes the scoreboard counters and decides whether to accept.
 #   worker threads   serve_until_idle: serve what the connection has, hand it back (IDLE or
 #                    CLOSE) through the returns queue and wake the listener.
 
@@ -65,6 +70,7 @@ class EventListener(Listener):
         self.keep_alive = max(float(self.config.get("KeepAliveTimeout")), 0.001)
         self.open = 0  # accepted and not yet closed, parked ones included
         self.parked: dict[Connection, float] = {}  # -> deadline, oldest first
+        self.reading: dict[Connection, float] = {}  # head being read -> its deadline
         self.returns: queue.SimpleQueue[tuple[socket.socket, Connection | None, Outcome]] = (
             queue.SimpleQueue()
         )
@@ -83,14 +89,21 @@ class EventListener(Listener):
         if idle <= 0:
             return False
         counted = idle - 1 if self.limited else idle
-        self.limited = self.open >= self.pool.size + self.factor * counted
+        # A connection still sending its head holds no worker: it does not count here (else a
+        # slowloris fills the limit and fresh clients wait in the backlog).
+        active = self.open - len(self.reading)
+        self.limited = active >= self.pool.size + self.factor * counted
         if self.limited:
             self.close_parked()
         return not self.limited
 
     def connection_accepted(self, sock: socket.socket) -> None:
         self.open += 1
-        self.pool.submit(sock)
+        connection = open_connection(sock, self)
+        if connection is None:  # the client already left; the socket is closed
+            self.open -= 1
+            return
+        self.read_head(connection)
 
     def finished(self) -> bool:
         return self.open == 0
@@ -99,10 +112,14 @@ class EventListener(Listener):
         self.close_parked()
 
     def timeout(self) -> float:
-        if not self.parked:
+        deadlines = []
+        if self.parked:
+            deadlines.append(next(iter(self.parked.values())))
+        if self.reading:
+            deadlines.append(min(self.reading.values()))
+        if not deadlines:
             return TICK
-        first = next(iter(self.parked.values()))
-        return min(max(first - time.monotonic(), 0.0), TICK)
+        return min(max(min(deadlines) - time.monotonic(), 0.0), TICK)
 
     def tick(self) -> None:
         while True:
@@ -120,6 +137,10 @@ class EventListener(Listener):
                 break
             self.unpark(connection)
             self.close(connection.sock)
+        for connection, deadline in list(self.reading.items()):
+            if deadline <= now:
+                self.stop_reading(connection)
+                self.pool.submit(ExpiredHead(connection))  # the engine answers, then closes
         counters = (self.open, len(self.parked))
         if counters != self._counters:
             self._counters = counters
@@ -141,7 +162,40 @@ class EventListener(Listener):
     def readable(self, connection: Connection) -> None:
         if connection in self.parked:  # not closed earlier in this round
             self.unpark(connection)
+            self.read_head(connection)
+
+    def read_head(self, connection: Connection) -> None:
+        """Read what the client sent; a whole (or invalid) head goes to a worker, a partial one
+        waits in the selector until more arrives or its deadline passes."""
+        state = connection.feed_nonblocking()
+        if state == "ready":
+            connection.head_fed()
             self.pool.submit(connection)  # queued if every worker is busy; never blocks
+        elif state == "closed":
+            self.close(connection.sock)
+        else:
+            self.reading[connection] = connection.head_deadline()
+            self.selector.register(
+                connection.sock, selectors.EVENT_READ, lambda: self.head_readable(connection)
+            )
+
+    def head_readable(self, connection: Connection) -> None:
+        if connection not in self.reading:  # expired earlier in this round
+            return
+        state = connection.feed_nonblocking()
+        if state == "waiting":
+            self.reading[connection] = connection.head_deadline()
+            return
+        self.stop_reading(connection)
+        if state == "ready":
+            connection.head_fed()
+            self.pool.submit(connection)
+        else:
+            self.close(connection.sock)
+
+    def stop_reading(self, connection: Connection) -> None:
+        del self.reading[connection]
+        self.selector.unregister(connection.sock)
 
     def close_parked(self) -> None:
         for connection in list(self.parked):
@@ -158,9 +212,19 @@ class EventListener(Listener):
         return serve_until_idle(job, slot, self)
 
 
+class ExpiredHead:
+    """A job: a connection whose head missed its deadline in the listener."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+
 def serve_until_idle(job: object, slot: WorkerSlot, listener: EventListener) -> Handback:
     """Worker thread: serve a new socket or a resumed Connection until it idles or closes; the
     hand-back (run by the pool once this thread is READY again) returns it to the listener."""
+    expired = isinstance(job, ExpiredHead)
+    if isinstance(job, ExpiredHead):
+        job = job.connection
     if isinstance(job, Connection):
         connection: Connection | None = job
         sock = job.sock
@@ -173,7 +237,10 @@ def serve_until_idle(job: object, slot: WorkerSlot, listener: EventListener) -> 
         if connection is not None:
             connection.observer = SlotObserver(slot)
             slot.set_state(WorkerState.BUSY_READ)
-            outcome = connection.serve(until_idle=True)
+            if expired:
+                outcome = connection.expire_head()
+            else:
+                outcome = connection.serve(until_idle=True)
     except BaseException:
         listener.returns.put((sock, None, Outcome.CLOSE))  # never lose the count
         sock.close()
