@@ -257,17 +257,23 @@ def test_scoreboard_states_follow_a_connection(tmp_path: Path, mpm: str) -> None
         assert sum(w.access_count for w in child.snapshot().workers[0]) == 1
 
 
+def half_sent_request(child, mpm: str) -> socket.socket:
+    """A connection that has sent part of its head, once the child has taken it in hand."""
+    slow = child.connect()
+    slow.sendall(REQUEST[:20])
+    if mpm == "event":  # event's listener reads the head: no worker is in R (issue 4)
+        assert wait_until(lambda: child.snapshot().processes[0].connections == 2, 5)
+    else:
+        child.wait_states(lambda s: "R" in s)
+    return slow
+
+
 @pytest.mark.parametrize("mpm", ["worker", "event"])
 def test_graceful_finishes_the_request_in_flight_then_exits(tmp_path: Path, mpm: str) -> None:
     with forked_child(tmp_path, mpm, "ThreadsPerChild 2\nKeepAliveTimeout 30") as child:
         child.wait_states(lambda s: s == "__")
         idle = kept_alive(child)
-        slow = child.connect()
-        slow.sendall(REQUEST[:20])
-        if mpm == "event":  # event's listener reads the head: no worker is in R (issue 4)
-            assert wait_until(lambda: child.snapshot().processes[0].connections == 2, 5)
-        else:
-            child.wait_states(lambda s: "R" in s)
+        slow = half_sent_request(child, mpm)
         os.write(child.death_write, GRACEFUL)
         assert wait_until(lambda: child.snapshot().processes[0].quiescing, 5)
         assert closed_by_server(idle, 5)  # the idle keep-alive connection is closed at once
@@ -299,12 +305,7 @@ def test_stop_now_exits_at_once_despite_open_connections(
     with forked_child(tmp_path, mpm, "ThreadsPerChild 2\nKeepAliveTimeout 30") as child:
         child.wait_states(lambda s: s == "__")
         idle = kept_alive(child)
-        slow = child.connect()
-        slow.sendall(REQUEST[:20])
-        if mpm == "event":  # event's listener reads the head: no worker is in R (issue 4)
-            assert wait_until(lambda: child.snapshot().processes[0].connections == 2, 5)
-        else:
-            child.wait_states(lambda s: "R" in s)
+        slow = half_sent_request(child, mpm)
         if how == "SIGTERM":
             os.kill(child.pid, signal.SIGTERM)
         else:
