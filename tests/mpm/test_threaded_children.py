@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from pyhttpd.config import load
-from pyhttpd.http.connection import Connection, Outcome
+from pyhttpd.http.connection import PREREAD_BODY, Connection, Outcome
 from pyhttpd.modules.registry import default_registry
 from pyhttpd.mpm import event, worker
 from pyhttpd.mpm.contract import GRACEFUL, RESTART, ChildContext
@@ -398,11 +398,12 @@ class Recorder:
 
 
 @contextmanager
-def engine_pair(tmp_path: Path) -> Iterator[tuple[Connection, socket.socket]]:
+def engine_pair(tmp_path: Path, directives: str = "") -> Iterator[tuple[Connection, socket.socket]]:
     (tmp_path / "htdocs").mkdir()
     (tmp_path / "htdocs" / "index.html").write_text("<h1>hello</h1>\n")
     (tmp_path / "httpd.conf").write_text(
         f"{MPM_MODULES['event']}\nServerName localhost\nDocumentRoot htdocs\nErrorLog error_log\n"
+        + directives
     )
     generation = build_generation(load("httpd.conf", str(tmp_path), default_registry()))
     with socket.socket() as listener:
@@ -518,3 +519,38 @@ def test_event_reads_slow_heads_in_the_listener(tmp_path: Path) -> None:
             assert read_response(sock)[0] == 408
         for sock in (*slow, kept, fresh):
             sock.close()
+
+
+POST_HEAD = b"POST /index.html HTTP/1.1\r\nHost: loc\r\nContent-Length: %d\r\n"
+
+
+def test_feed_nonblocking_waits_for_a_small_body_but_not_for_100_continue(tmp_path: Path) -> None:
+    with engine_pair(tmp_path) as (connection, client):
+        client.sendall(POST_HEAD % 10 + b"\r\n01234")
+        assert wait_until(
+            lambda: connection.feed_nonblocking() == "waiting" and b"01234" in connection.buffer
+        )
+        client.sendall(b"56789")
+        assert wait_until(lambda: connection.feed_nonblocking() == "ready")
+        connection.head_fed()
+        assert connection.serve(until_idle=True) is Outcome.IDLE
+        assert read_response(client)[0] == 200
+        client.sendall(POST_HEAD % 10 + b"Expect: 100-continue\r\n\r\n")
+        assert wait_until(lambda: connection.feed_nonblocking() == "ready")  # no body until 100
+    big = PREREAD_BODY + 10
+    (tmp_path / "big").mkdir()
+    with engine_pair(tmp_path / "big") as (connection, client):
+        client.sendall(POST_HEAD % big + b"\r\n" + b"x" * PREREAD_BODY)
+        assert wait_until(lambda: connection.feed_nonblocking() == "ready")  # a worker reads on
+
+
+def test_expire_head_answers_408_for_a_body_that_stalls(tmp_path: Path) -> None:
+    reqtimeout = "LoadModule reqtimeout_module modules/mod_reqtimeout.so\nLogLevel info\n"
+    with engine_pair(tmp_path, reqtimeout) as (connection, client):
+        client.sendall(POST_HEAD % 10 + b"\r\n0123")
+        assert wait_until(
+            lambda: connection.feed_nonblocking() == "waiting" and b"0123" in connection.buffer
+        )
+        assert connection.expire_head() is Outcome.CLOSE
+        assert read_response(client)[0] == 408
+    assert "AH01382: Request body read timeout" in (tmp_path / "error_log").read_text()
