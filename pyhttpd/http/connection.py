@@ -335,16 +335,19 @@ class Connection:
             self._run_all(Phase.LOG_TRANSACTION, request)
         return None
 
-    def _body_input(self, head: RequestHead, limit: int) -> BodyInput:
-        """The request's body, read on demand; a Content-Length over `limit` is 413 at once."""
+    def _body_input(self, request: Request) -> BodyInput:
+        """The request's body, read on demand under its location's LimitRequestBody."""
+        head = request.head
         framing = body_framing(head)
         if framing.kind is BodyKind.NONE:
             return BodyInput.empty()
-        decoder: LengthDecoder | ChunkedDecoder
-        if framing.kind is BodyKind.LENGTH:
-            decoder = LengthDecoder(framing.length, limit)
-        else:
-            decoder = ChunkedDecoder(limit)
+
+        def decoder() -> LengthDecoder | ChunkedDecoder:
+            limit = int(request.per_dir.get("LimitRequestBody"))
+            if framing.kind is BodyKind.LENGTH:
+                return LengthDecoder(framing.length, limit)
+            return ChunkedDecoder(limit)
+
         deadline: Deadline | None = None
 
         def fill() -> None:
@@ -391,8 +394,7 @@ class Connection:
                 self._guarded(self._prepare, request)
             finally:
                 self._started(request)
-            limit = int(request.per_dir.get("LimitRequestBody"))
-            request.body_input = self._body_input(head, limit)
+            request.body_input = self._body_input(request)
             self._guarded(self._process, request)
         except HttpError as error:
             self._error_response(request, error)
