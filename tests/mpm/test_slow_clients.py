@@ -23,8 +23,8 @@ from pathlib import Path
 import psutil
 import pytest
 
+from tests.harness.master import master
 from tests.harness.server import ServerRoot
-from tests.server.test_master import master
 
 SLOWHTTPTEST = shutil.which("slowhttptest")
 pytestmark = pytest.mark.skipif(SLOWHTTPTEST is None, reason="slowhttptest is not installed")

@@ -12,7 +12,6 @@ import os
 import select
 import signal
 import socket
-import subprocess
 import sys
 import time
 import traceback
@@ -30,7 +29,8 @@ from pyhttpd.mpm import event, worker
 from pyhttpd.mpm.contract import GRACEFUL, RESTART, ChildContext
 from pyhttpd.scoreboard import Scoreboard, ScoreboardSnapshot
 from pyhttpd.server.generation import build_generation
-from tests.harness.server import MPM_MODULES, REPO, ServerRoot, port_open, wait_until
+from tests.harness.master import master
+from tests.harness.server import MPM_MODULES, ServerRoot, wait_until
 
 CHILD_MAINS = {"worker": worker.child_main, "event": event.child_main}
 REQUEST = b"GET /index.html HTTP/1.1\r\nHost: localhost\r\n\r\n"
@@ -345,40 +345,19 @@ def test_master_runs_threaded_children_end_to_end(tmp_path: Path, mpm: str) -> N
         "PidFile logs/httpd.pid\nStartServers 2\nServerLimit 4\nThreadsPerChild 4\n"
         "ThreadLimit 4\nMaxRequestWorkers 16\nMinSpareThreads 4\nMaxSpareThreads 16\n"
     )
-    process = subprocess.Popen(
-        [sys.executable, "-m", "pyhttpd", "-d", str(root.path), "-f", "httpd.conf"]
-        + ["-D", "FOREGROUND"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        cwd=str(root.path),
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-    )
-    try:
-        assert wait_until(lambda: port_open(root.port) or process.poll() is not None)
-        assert process.poll() is None
-        board = root.path / "logs" / "apache_runtime_status"
-        assert wait_until(board.exists)
-        with Scoreboard.attach(board) as scoreboard:
-            ready = lambda: scoreboard.snapshot().worker_counts().idle  # noqa: E731
-            assert wait_until(lambda: ready() == 8)  # 2 children x 4 threads
+    with master(root, idle=8) as running:  # 2 children x 4 threads
         with socket.create_connection(("127.0.0.1", root.port), timeout=10) as sock:
             for _ in range(3):  # keep-alive across requests
                 sock.sendall(REQUEST)
                 assert read_response(sock)[0] == 200
-        process.send_signal(signal.SIGUSR1)  # graceful restart: no fresh connection is refused
+        running.process.send_signal(signal.SIGUSR1)  # graceful: no fresh connection refused
         for _ in range(20):  # (a kept-alive one may be closed between requests, as in Apache)
             with socket.create_connection(("127.0.0.1", root.port), timeout=10) as sock:
                 sock.sendall(REQUEST.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n"))
                 assert read_response(sock)[0] == 200
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=15) == 0
+        running.process.send_signal(signal.SIGTERM)
+        assert running.process.wait(timeout=15) == 0
         assert not (root.path / "logs" / "httpd.pid").exists()
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        assert process.stderr is not None
-        process.stderr.close()
     log = (root.path / "logs" / "error_log").read_text()
     assert "failed" not in log and ":crit]" not in log and ":error]" not in log, log
 
