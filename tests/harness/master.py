@@ -20,7 +20,7 @@ from pathlib import Path
 import psutil
 
 from pyhttpd.scoreboard import Scoreboard, ScoreboardSnapshot
-from tests.harness.server import REPO, ServerRoot, port_open, wait_until
+from tests.harness.server import REPO, ServerRoot, port_open, stop_process, wait_until
 
 PREFORK = (
     "StartServers {start}\nMinSpareServers {low}\nMaxSpareServers {high}\nMaxRequestWorkers 8\n"
@@ -129,13 +129,7 @@ def master(root: ServerRoot, idle: int = 1) -> Iterator[Running]:
         yield running
     finally:
         started = {child.pid for child in running.children()}
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_process(process, timeout=15)
         for pid in started:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import signal
 import socket
 import subprocess
 import threading
@@ -24,7 +23,7 @@ import psutil
 import pytest
 
 from tests.harness.master import master
-from tests.harness.server import ServerRoot
+from tests.harness.server import ServerRoot, stop_process
 
 SLOWHTTPTEST = shutil.which("slowhttptest")
 pytestmark = pytest.mark.skipif(SLOWHTTPTEST is None, reason="slowhttptest is not installed")
@@ -118,13 +117,7 @@ def slowhttptest(port: int, mode: str) -> Iterator[subprocess.Popen[bytes]]:
     try:
         yield process
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_process(process, timeout=5)
 
 
 def run_attack(port: int, mode: str) -> tuple[Fresh, int]:
