@@ -172,7 +172,7 @@ def _running_pid(config: ServerConfig) -> tuple[int | None, bool]:
 def _start(config: ServerConfig, loader: Callable[[], ServerConfig], foreground: bool) -> int:
     """Apache's -k start: refuse a live PidFile, bind and build while errors still reach the
     terminal, then detach (unless -D FOREGROUND) and run the master."""
-    from pyhttpd.server.listeners import bind_listeners
+    from pyhttpd.server.listeners import bind_listeners, inherited_sockets
     from pyhttpd.server.master import Master
 
     pid, alive = _running_pid(config)
@@ -181,7 +181,9 @@ def _start(config: ServerConfig, loader: Callable[[], ServerConfig], foreground:
         return 0
     err(reports.server_name_warning(config))
     try:
-        listeners = bind_listeners(config.get("Listen") or (), int(config.get("ListenBacklog")))
+        listeners = bind_listeners(
+            config.get("Listen") or (), int(config.get("ListenBacklog")), inherited_sockets()
+        )
     except StartupError as error:
         err([str(error), "AH00015: Unable to open logs"])
         return 1
