@@ -53,11 +53,14 @@ Options:
   -X                 : debug mode (only one worker, do not detach)"""
 
 SIGNALS = ("start", "restart", "graceful", "graceful-stop", "stop")
+# The installed launchers set these (ServerRoot /etc/pyhttpd, httpd.conf in it), as Debian's apache2
+# is compiled with HTTPD_ROOT and SERVER_CONFIG_FILE; -d and -f still win.
+ROOT_ENV, CONFIG_ENV = "PYHTTPD_ROOT", "PYHTTPD_CONFIG"
 
 
 def default_server_root() -> str:
     """ServerRoot when -d is absent: $PYHTTPD_ROOT, else the checkout this package runs from."""
-    return os.environ.get("PYHTTPD_ROOT") or str(Path(__file__).resolve().parents[2])
+    return os.environ.get(ROOT_ENV) or str(Path(__file__).resolve().parents[2])
 
 
 def out(lines: list[str]) -> None:
@@ -73,7 +76,9 @@ def err(lines: list[str] | tuple[str, ...]) -> None:
 @click.command(context_settings={"help_option_names": []}, add_help_option=False)
 @click.option("-D", "defines", multiple=True, metavar="name")
 @click.option("-d", "server_root", default=None, metavar="directory")
-@click.option("-f", "config_file", default=reports.DEFAULT_CONFIG_FILE, metavar="file")
+@click.option(
+    "-f", "config_file", default=reports.DEFAULT_CONFIG_FILE, metavar="file", envvar=CONFIG_ENV
+)
 @click.option("-C", "before", multiple=True, metavar="directive")
 @click.option("-c", "after", multiple=True, metavar="directive")
 @click.option("-k", "signal_name", default=None)
