@@ -64,9 +64,10 @@ trap 'rm -rf "$work"' EXIT
 
 # the code: a clean copy of the package, then one launcher per console script
 rm -rf "$D$libdir/pyhttpd"
-(cd "$src" && find pyhttpd -name '*.py') | while read -r file; do
-    install -D -m 0644 "$src/$file" "$D$libdir/$file"
-done
+mkdir -p "$D$libdir"
+(cd "$src" && find pyhttpd -name '*.py' -print0 | tar --null -cf - -T -) |
+    (cd "$D$libdir" && tar -xf - --no-same-owner --no-same-permissions)
+find "$D$libdir/pyhttpd" -type d -exec chmod 0755 {} + && find "$D$libdir/pyhttpd" -type f -exec chmod 0644 {} +
 mkdir -p "$D$sbindir"
 for entry in pyhttpd:pyhttpd.cli.httpd:main pyhttpdctl:pyhttpd.cli.ctl:main \
     pyhttpd-enmod:pyhttpd.cli.enmod:enmod_main pyhttpd-dismod:pyhttpd.cli.enmod:dismod_main \
