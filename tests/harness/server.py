@@ -106,13 +106,7 @@ def running_server(root: ServerRoot, *extra: str) -> Iterator[subprocess.Popen[b
             raise AssertionError(f"pyhttpd exited at start-up: {err.decode()}")
         yield process
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        terminate(process)
         for stream in (process.stdout, process.stderr):
             if stream:
                 stream.close()
@@ -134,3 +128,14 @@ def raw_exchange(port: int, data: bytes, timeout: float = 5.0) -> bytes:
 
 def status_of(response: bytes) -> int:
     return int(response.split(b" ", 2)[1])
+
+
+def terminate(process: subprocess.Popen[bytes], timeout: float = 10) -> None:
+    """SIGTERM a process this test started, SIGKILL it after `timeout`; reap it either way."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -17,6 +17,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from tests.harness.server import REPO, port_open, wait_until
+from tests.server.test_master import steady_load
 
 SYSTEM_PYTHON = "/usr/bin/python3"
 LAUNCHERS = ("pyhttpd", "pyhttpdctl", "pyhttpd-enmod", "pyhttpd-dismod", "pyhttpd-query")
@@ -140,3 +142,19 @@ def installed_server(tree: Tree, port: int) -> Iterator[int]:
             os.kill(pid, signal.SIGTERM)
             if not wait_until(lambda: not os.path.exists(f"/proc/{pid}"), timeout=15):
                 os.kill(pid, signal.SIGKILL)
+
+
+@contextlib.contextmanager
+def load_running(port: int, first: int = 20) -> Iterator[dict[str, int]]:
+    """test_master's bounded steady_load in a thread; yields its counts once `first` requests
+    were answered, and stops it when the block ends."""
+    results = {"ok": 0, "failed": 0}
+    stop = threading.Event()
+    load = threading.Thread(target=steady_load, args=(port, results, stop))
+    load.start()
+    try:
+        assert wait_until(lambda: results["ok"] >= first, timeout=15)
+        yield results
+    finally:
+        stop.set()
+        load.join(timeout=30)

@@ -17,14 +17,14 @@ import shutil
 import signal
 import socket
 import subprocess
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.harness.server import REPO, ServerRoot, free_port, port_open, wait_until
-from tests.server.test_master import PREFORK, get, make_root, master, snapshot, steady_load
+from tests.harness.server import REPO, ServerRoot, free_port, port_open, terminate, wait_until
+from tests.packaging.installed import load_running
+from tests.server.test_master import PREFORK, get, make_root, master, snapshot
 
 pytestmark = pytest.mark.skipif(shutil.which("haproxy") is None, reason="haproxy missing")
 RECIPE = REPO / "packaging" / "haproxy" / "pyhttpd.cfg"
@@ -67,12 +67,7 @@ def haproxy(tmp_path: Path, front: int, ports: tuple[int, int]) -> Iterator[Path
         assert wait_until(lambda: port_open(front) and sock_path.exists(), timeout=10)
         yield sock_path
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        terminate(process)
         assert process.stderr is not None
         process.stderr.close()
 
@@ -110,19 +105,11 @@ def test_two_instances_behind_haproxy_survive_a_rolling_graceful_restart(tmp_pat
         assert wait_until(
             lambda: {row["status"] for row in servers(sock_path).values()} == {"UP"}, timeout=10
         )
-        results = {"ok": 0, "failed": 0}
-        stop = threading.Event()
-        load = threading.Thread(target=steady_load, args=(front, results, stop))
-        load.start()
-        try:
-            assert wait_until(lambda: results["ok"] >= 20, timeout=15)
+        with load_running(front) as results:
             rolling_graceful(sock_path, "web1", roots[0], web1.pid)
             rolling_graceful(sock_path, "web2", roots[1], web2.pid)
             served = results["ok"]
             assert wait_until(lambda: results["ok"] >= served + 20, timeout=15)
-        finally:
-            stop.set()
-            load.join(timeout=30)
         assert results["failed"] == 0 and results["ok"] >= 40
         assert all(int(row["stot"]) > 0 for row in servers(sock_path).values())
 

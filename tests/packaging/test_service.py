@@ -11,7 +11,6 @@ import os
 import pwd
 import shutil
 import subprocess
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,10 +24,11 @@ from tests.packaging.installed import (
     free_port_below_1024,
     install_tree,
     installed_server,
+    load_running,
     public_directory,
     require_system_python,
 )
-from tests.server.test_master import get, steady_load
+from tests.server.test_master import get
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (User www-data, port < 1024)")
 AFTER = 10  # requests after the rotation's graceful restart
@@ -91,12 +91,7 @@ def test_logrotate_rotates_under_load_and_loses_no_line(tree: Tree, tmp_path: Pa
     port = free_port_below_1024()
     access, rotated = tree.logs / "access.log", tree.logs / "access.log.1"
     with installed_server(tree, port) as master:
-        results = {"ok": 0, "failed": 0}
-        stop = threading.Event()
-        load = threading.Thread(target=steady_load, args=(port, results, stop))
-        load.start()
-        try:
-            assert wait_until(lambda: results["ok"] >= 20, timeout=15)
+        with load_running(port) as results:
             # logrotate itself, forced: it renames the live logs and runs the postrotate command
             # (the installed pyhttpdctl status, then graceful)
             subprocess.run(
@@ -104,9 +99,6 @@ def test_logrotate_rotates_under_load_and_loses_no_line(tree: Tree, tmp_path: Pa
                 check=True, capture_output=True, timeout=60, env=tree.environment(),
             )  # fmt: skip
             assert wait_until(lambda: generation_one(tree, master), timeout=20)
-        finally:
-            stop.set()
-            load.join(timeout=30)
         for number in range(AFTER):
             assert get(port, f"/index.html?after={number}") == 200
         total = results["ok"] + AFTER
