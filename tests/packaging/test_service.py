@@ -98,7 +98,7 @@ def test_logrotate_rotates_under_load_and_loses_no_line(tree: Tree, tmp_path: Pa
                 ["logrotate", "--force", "--state", str(tmp_path / "state"), str(tree.logrotate)],
                 check=True, capture_output=True, timeout=60, env=tree.environment(),
             )  # fmt: skip
-            assert wait_until(lambda: generation_one(tree, master), timeout=20)
+        assert wait_until(lambda: generation_one(tree, master), timeout=20)
         for number in range(AFTER):
             assert get(port, f"/index.html?after={number}") == 200
         total = results["ok"] + AFTER

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.packaging.installed import install_tree
+from tests.packaging.installed import Tree, install_tree
 
 
 def unit(path: Path) -> configparser.RawConfigParser:
@@ -22,10 +22,14 @@ def unit(path: Path) -> configparser.RawConfigParser:
     return parser
 
 
-def test_systemd_analyze_verifies_the_units(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory: pytest.TempPathFactory) -> Tree:
+    return install_tree(tmp_path_factory.mktemp("installed"))
+
+
+def test_systemd_analyze_verifies_the_units(tree: Tree) -> None:
     if shutil.which("systemd-analyze") is None:
         pytest.skip("systemd-analyze is not installed")
-    tree = install_tree(tmp_path)
     result = subprocess.run(
         ["systemd-analyze", "verify", "pyhttpd.service", "pyhttpd.socket"],
         cwd=tree.units, capture_output=True, text=True, timeout=60,
@@ -33,7 +37,7 @@ def test_systemd_analyze_verifies_the_units(tmp_path: Path) -> None:
     assert result.returncode == 0 and not result.stderr.strip(), result.stderr
 
 
-def test_the_service_is_a_notify_unit_with_graceful_reload_and_stop(tmp_path: Path) -> None:
+def test_the_service_is_a_notify_unit_with_graceful_reload_and_stop() -> None:
     service = unit(Path(__file__).parents[2] / "packaging/systemd/pyhttpd.service")["Service"]
     assert service["Type"] == "notify" and service["NotifyAccess"] == "main"
     assert service["ExecStart"] == "/usr/sbin/pyhttpd -D FOREGROUND"
@@ -45,10 +49,9 @@ def test_the_service_is_a_notify_unit_with_graceful_reload_and_stop(tmp_path: Pa
     assert socket_unit["Socket"]["Service"] == "pyhttpd.service"
 
 
-def test_logrotate_accepts_the_rule(tmp_path: Path) -> None:
+def test_logrotate_accepts_the_rule(tree: Tree, tmp_path: Path) -> None:
     if shutil.which("logrotate") is None:
         pytest.skip("logrotate is not installed")
-    tree = install_tree(tmp_path)
     result = subprocess.run(
         ["logrotate", "--debug", "--state", str(tmp_path / "state"), str(tree.logrotate)],
         capture_output=True, text=True, timeout=60,
