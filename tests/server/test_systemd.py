@@ -94,6 +94,13 @@ def test_master_notifies_ready_reloading_and_stopping(tmp_path: Path) -> None:
             reload = messages(sock, "READY")
             assert reload[0]["RELOADING"] == "1" and int(reload[0]["MONOTONIC_USEC"]) > 0
             assert "generation 1" in reload[-1]["STATUS"]
+            # A configuration that fails keeps the running generation, and systemd hears so.
+            config = root.path / "httpd.conf"
+            config.write_text(config.read_text() + "NoSuchDirective on\n")
+            os.kill(pid, signal.SIGUSR1)
+            failed = messages(sock, "READY")
+            assert failed[0]["RELOADING"] == "1" and "failed" in failed[-1]["STATUS"]
+            assert get(root.port) == 200
             os.kill(pid, signal.SIGTERM)
             assert messages(sock, "STOPPING")[-1]["STOPPING"] == "1"
 
