@@ -30,6 +30,7 @@ from pyhttpd.scoreboard import DEFAULT_PATH, Scoreboard, WorkerState
 from pyhttpd.server import children, pidfile
 from pyhttpd.server.children import Child
 from pyhttpd.server.generation import Closer, open_generation
+from pyhttpd.server.sd_notify import Notifier
 from pyhttpd.server.signals import Action, SignalQueue
 from pyhttpd.version import SERVER_BUILT, SERVER_VERSION
 
@@ -92,6 +93,7 @@ class Master:
         self.sick = False
         self.healthy = False
         self.signals = SignalQueue()
+        self.notifier = Notifier.from_environment()  # systemd's Type=notify, when set
         self._reaped_this_pass = False
         self.pid_file = pid_path(config)
         self.board_path = scoreboard_path(config)
@@ -121,6 +123,7 @@ class Master:
         self._prepare_generation()
         self._configured()
         self._spawn(upkeep.startup_slots(self._limits(), mpm=self.config.mpm))
+        self._notify_ready()
         try:
             status = self._loop()
         finally:
@@ -143,6 +146,10 @@ class Master:
             os.fchown(fd, *self.ids)
         os.close(fd)
 
+    def _notify_ready(self, status: str = "") -> None:
+        text = status or f"serving (generation {self.running_generation}, {self._mpm} MPM)"
+        self.notifier.ready(text)
+
     def _limits(self) -> upkeep.UpkeepLimits:
         limits = upkeep.UpkeepLimits.from_settings(self.config.main)
         bound = min(limits.server_limit, self.board.server_limit)
@@ -159,6 +166,7 @@ class Master:
             for action in dict.fromkeys(actions):  # a repeated pending signal counts once
                 if action is Action.STOP:
                     self.log("notice", "caught SIGTERM, shutting down", MESSAGES[self._mpm][1])
+                    self.notifier.stopping("stopping")
                     self._stop_children()
                     return 0
                 if action is Action.GRACEFUL_STOP:
@@ -334,9 +342,11 @@ class Master:
 
     def _restart(self) -> None:
         self.log("notice", "SIGHUP received.  Attempting to restart", MESSAGES[self._mpm][4])
+        self.notifier.reloading("restarting")
         loaded = self._reload()
         if loaded is not None:
             self._hard_switch(loaded)
+        self._notify_ready("" if loaded else "restart failed: the running generation serves")
 
     def _hard_switch(self, loaded: Loaded) -> None:
         """Restart: every child stopped, a fresh scoreboard (counters reset), new children."""
@@ -360,8 +370,10 @@ class Master:
         scoreboard size (ServerLimit, ThreadLimit, MPM) gets a new scoreboard file; the old
         children finish on the old map, outside what upkeep and status see."""
         self.log("notice", GRACEFUL_TEXT[self._mpm], MESSAGES[self._mpm][3])
+        self.notifier.reloading("graceful restart")
         loaded = self._reload()
         if loaded is None:
+            self._notify_ready("graceful restart failed: the running generation serves")
             return
         self._tell_old_children(self.running_generation, self._mpm, signal.SIGUSR1)
         self._adopt(loaded)
@@ -372,6 +384,7 @@ class Master:
         self._prepare_generation()
         self._configured()
         self._spawn(upkeep.startup_slots(self._limits(), self._views(), mpm=self._mpm))
+        self._notify_ready()
 
     def _tell_old_children(self, generation: int, mpm: str, signum: int) -> None:
         """prefork: signal each old child and mark its slot G; worker/event: one GRACEFUL byte
@@ -389,6 +402,7 @@ class Master:
 
     def _graceful_stop(self) -> int:
         self.log("notice", "caught SIGWINCH, shutting down gracefully", MESSAGES[self._mpm][2])
+        self.notifier.stopping("stopping gracefully")
         for listener in self.listeners:
             listener.close()
         self._remove_pid_file()
