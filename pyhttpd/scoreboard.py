@@ -62,10 +62,20 @@ __all__ = [
     "WorkerRecord",
     "WorkerSlot",
     "WorkerState",
+    "file_path",
 ]
 
 DEFAULT_PATH = "logs/apache_runtime_status"  # ScoreBoardFile's default, relative to ServerRoot
 _STATES = tuple(WorkerState)
+
+
+def file_path(server_root: str, setting: object = None) -> str:
+    """Where the scoreboard file is: ScoreBoardFile (or the default) under ServerRoot. The
+    master creates it there; children, mod_status and pyhttpdctl find it there."""
+    target = str(setting or DEFAULT_PATH)
+    return target if os.path.isabs(target) else os.path.join(server_root, target)
+
+
 _NOT_COUNTED = (WorkerState.DEAD, WorkerState.STARTING, WorkerState.IDLE_KILL)
 
 
