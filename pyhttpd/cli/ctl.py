@@ -5,7 +5,8 @@ graceful-stop run `pyhttpd -k …` (restart and graceful after a quiet `-t`, as 
 apache2ctl does) and then wait with a deadline: `start` until a worker is ready and the listen
 address accepts, `stop` until the master's pid is gone. `status` and `fullstatus` read the
 scoreboard file directly (attached read-only), not via HTTP, and print the status page as text
-(pyhttpd.status.text). Usage and exit codes are apachectl's.
+(pyhttpd.status.text). `tune` is pyhttpd's own: the memory-aware tuning advisor (cli/tune.py).
+Usage and exit codes are apachectl's.
 Any other arguments pass straight through to `pyhttpd`.
 """
 
@@ -24,9 +25,11 @@ from pyhttpd.errors import ConfigError, StartupError
 
 COMMANDS = (
     "start", "stop", "restart", "graceful", "graceful-stop", "configtest", "status", "fullstatus",
+    "tune",
 )  # fmt: skip
 USAGE = (
     "Usage: pyhttpdctl start|stop|restart|graceful|graceful-stop|configtest|status|fullstatus|help\n"
+    "       pyhttpdctl tune [--memory SIZE] [--threads-per-child N] [--headroom F]\n"
     "       pyhttpdctl <pyhttpd command line arguments>\n"
     "       pyhttpdctl -h            (for help on <pyhttpd command line arguments>)"
 )
@@ -162,14 +165,20 @@ def status_lines(config: ServerConfig, full: bool) -> list[str]:
 
 
 def _status(action: str, rest: list[str]) -> None:
+    from pyhttpd.cli.tune import split_options, tune_lines
     from pyhttpd.scoreboard import ScoreboardError
 
+    options, rest = split_options(rest) if action == "tune" else ({}, rest)
     config = _config(rest)
-    if _master_pid(config) is None:
+    pid = _master_pid(config)
+    if pid is None:
         click.echo("pyhttpdctl: the server is not running", err=True)
         sys.exit(3)
     try:
-        lines = status_lines(config, full=action == "fullstatus")
+        if action == "tune":
+            lines = tune_lines(config, pid, options)
+        else:
+            lines = status_lines(config, full=action == "fullstatus")
     except ScoreboardError as error:
         click.echo(f"pyhttpdctl: {error}", err=True)
         sys.exit(1)
