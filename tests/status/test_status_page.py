@@ -171,6 +171,14 @@ def test_pyhttpdctl_status_and_fullstatus(server: Running) -> None:
     assert "GET /index.html HTTP/1.1" in full.stdout
 
 
+def test_pyhttpdctl_tune(server: Running) -> None:
+    result = pyhttpd(server.root, "tune", "--memory=1G", program="pyhttpdctl")
+    assert result.returncode == 0, result.stderr
+    assert "<IfModule mpm_event_module>" in result.stdout and "Children that fit" in result.stdout
+    bad = pyhttpd(server.root, "tune", "--memory", "lots", program="pyhttpdctl")
+    assert bad.returncode == 1 and "cannot read the size 'lots'" in bad.stderr
+
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from pyhttpd.cli.httpd import load_from_args
 from pyhttpd.cli.tune import tune_lines
-from tests.server.test_master import Running, master, pyhttpd
+from tests.server.test_master import Running, master
 from tests.status.test_status_page import auto_values, fetch, status_root
 
 CONFIGS = {
@@ -41,19 +41,21 @@ def recommended(lines: list[str]) -> dict[str, int]:
     return {name: int(value) for name, value in (line.split() for line in lines[start + 1 : end])}
 
 
-def advise(running: Running, **options: str) -> dict[str, int]:
+def tune(running: Running, **options: str) -> list[str]:
+    """What `pyhttpdctl tune --OPTION VALUE…` prints, called in this process (the command line
+    itself is tested once, in test_status_page)."""
     config = load_from_args(["-d", str(running.root.path), "-f", "httpd.conf"])
-    lines = tune_lines(
-        config, running.pid, {f"--{k.replace('_', '-')}": v for k, v in options.items()}
-    )
-    return recommended(lines)
+    named = {f"--{key.replace('_', '-')}": value for key, value in options.items()}
+    return tune_lines(config, running.pid, named)
+
+
+def advise(running: Running, **options: str) -> dict[str, int]:
+    return recommended(tune(running, **options))
 
 
 def test_tune_measures_the_running_server(server: Running) -> None:
     mpm = server.root.mpm
-    result = pyhttpd(server.root, "tune", "--memory", "512M", program="pyhttpdctl")
-    assert result.returncode == 0, result.stderr
-    out = result.stdout
+    out = "\n".join(tune(server, memory="512M"))
     assert f"MPM {mpm}, measured with psutil" in out
     assert out.count("Child pid ") == 2 and "Budget = (512.0 MiB limit - master RSS" in out
     assert "Children that fit = " in out and f"<IfModule mpm_{mpm}_module>" in out
