@@ -136,6 +136,7 @@ class Master:
         board.set_generation(self.running_generation, self.config_generation)
         threads = 1 if self.config.mpm == "prefork" else limits.threads_per_child
         board.set_limits(self.config.mpm, limits.process_limit, threads)
+        board.set_request_tail(bool(self.config.get("SeeRequestTail")))
         pipe = children.DeathPipe.open()
         self.pipes[self.running_generation] = pipe
         fd = os.open(self.accept_lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)

@@ -66,6 +66,7 @@ def run_single_process(config: ServerConfig) -> int:
     board = _scoreboard(config)
     board.set_generation(0, 1)
     board.set_limits(config.mpm or "prefork", 1, 1)
+    board.set_request_tail(bool(config.get("SeeRequestTail")))
     board.process(0).started(os.getpid(), 0)
     worker = board.worker(0, 0)
     worker.set_state(WorkerState.READY)

@@ -149,3 +149,13 @@ def test_text_view_shares_the_summary_and_aligns_tables() -> None:
 )
 def test_refresh_is_read_as_apache_reads_it(query: str, seconds: int | None) -> None:
     assert refresh_seconds(query) == seconds
+
+
+def test_see_request_tail_is_a_flag_every_worker_slot_reads() -> None:
+    line = "GET /" + "a" * 100 + " HTTP/1.1"
+    with Scoreboard.create(None, 1, 2) as board:
+        board.worker(0, 0).request_started(line)
+        board.set_request_tail(True)
+        board.worker(0, 1).request_started(line)
+        head, tail = (worker.request for worker in board.snapshot().workers[0])
+    assert head == line[:63] and tail == line[-63:]
