@@ -7,7 +7,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_TOOLS := curl:curl ab:apache2-utils apache2:apache2 slowhttptest:slowhttptest \
-             haproxy:haproxy logrotate:logrotate lintian:lintian dpkg-deb:dpkg
+             haproxy:haproxy logrotate:logrotate lintian:lintian dpkg-deb:dpkg \
+             chromium:chromium
 # Debian's Python libraries the installed pyhttpd (make install, the .deb) runs on: module:package
 APT_PYTHON := pyparsing:python3-pyparsing click:python3-click psutil:python3-psutil \
               setproctitle:python3-setproctitle

@@ -26,7 +26,8 @@ from pyhttpd.http.connection import Generation
 from pyhttpd.mpm import upkeep
 from pyhttpd.mpm.contract import CHILD_FATAL, CHILD_SICK, GRACEFUL, ChildContext, ChildMain
 from pyhttpd.mpm.prefork import ACCEPT_LOCK_SUFFIX
-from pyhttpd.scoreboard import DEFAULT_PATH, Scoreboard, WorkerState
+from pyhttpd.scoreboard import Scoreboard, WorkerState
+from pyhttpd.scoreboard import file_path as scoreboard_file
 from pyhttpd.server import children, pidfile
 from pyhttpd.server.children import Child
 from pyhttpd.server.generation import Closer, open_generation
@@ -52,8 +53,7 @@ Loaded = tuple[ServerConfig, ChildMain, Generation, Closer]
 
 
 def scoreboard_path(config: ServerConfig) -> str:
-    target = str(config.get("ScoreBoardFile") or DEFAULT_PATH)
-    return target if os.path.isabs(target) else os.path.join(config.server_root, target)
+    return scoreboard_file(config.server_root, config.get("ScoreBoardFile"))
 
 
 def pid_path(config: ServerConfig) -> str:
@@ -139,6 +139,7 @@ class Master:
         board.set_generation(self.running_generation, self.config_generation)
         threads = 1 if self.config.mpm == "prefork" else limits.threads_per_child
         board.set_limits(self.config.mpm, limits.process_limit, threads)
+        board.set_request_tail(bool(self.config.get("SeeRequestTail")))
         pipe = children.DeathPipe.open()
         self.pipes[self.running_generation] = pipe
         fd = os.open(self.accept_lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
