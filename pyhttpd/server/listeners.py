@@ -41,27 +41,45 @@ def bind_listeners(
 ) -> list[socket.socket]:
     """Adopt or bind every Listen address once; a failure is Apache's AH00072 and no socket
     stays open (inherited ones included)."""
-    sockets: list[socket.socket] = []
-    spare = [sock for sock in inherited if sock.type == socket.SOCK_STREAM]
+    streams = [sock for sock in inherited if sock.type == socket.SOCK_STREAM]
     try:
-        for address in addresses:
-            adopted = _adopt(address, spare)
-            if adopted is not None:
-                spare.remove(adopted)
-                adopted.listen(backlog)
-                sockets.append(adopted)
-            else:
-                sockets.extend(_bind(address, backlog))
+        sockets, _ = rebind_listeners(addresses, backlog, streams)
     except StartupError:
-        for sock in [*sockets, *spare]:
+        for sock in inherited:
             sock.close()
         raise
     for sock in inherited:
         if sock not in sockets:
             sock.close()
+    return sockets
+
+
+def rebind_listeners(
+    addresses: Iterable[ListenAddress], backlog: int, current: Sequence[socket.socket]
+) -> tuple[list[socket.socket], list[socket.socket]]:
+    """(the listeners in Listen order, the `current` ones no Listen line names). A socket of
+    `current` bound where a line would bind is kept (on a restart, children keep accepting on
+    it without a gap); any other line is bound. A bind failure (AH00072) closes only what was
+    bound here and raises, so a running generation keeps its sockets."""
+    sockets: list[socket.socket] = []
+    spare = list(current)
+    try:
+        for address in addresses:
+            kept = _adopt(address, spare)
+            if kept is not None:
+                spare.remove(kept)
+                kept.listen(backlog)
+                sockets.append(kept)
+            else:
+                sockets.extend(_bind(address, backlog))
+    except StartupError:
+        for sock in sockets:
+            if sock not in current:
+                sock.close()
+        raise
     if not sockets:
         raise StartupError("no listening sockets available, shutting down")
-    return sockets
+    return sockets, spare
 
 
 def _bind(address: ListenAddress, backlog: int) -> list[socket.socket]:

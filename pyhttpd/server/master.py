@@ -1,7 +1,8 @@
 """The master process: generations, signals, fork / reap / respawn, PidFile and scoreboard.
 
 Shaped like gunicorn's Arbiter.run with Apache's semantics (reference §2, §3): the caller has read
-the config and bound the listeners (kept across generations); `Master.run()` creates the
+the config and bound the listeners (a restart keeps those still listed, binds new Listen lines
+and closes removed ones); `Master.run()` creates the
 scoreboard, writes the PidFile, forks StartServers children and loops: wait up to the next 1-second
 tick for a signal (handlers only enqueue), reap with waitpid(WNOHANG), and on a tick that reaped
 nothing run the MPM's upkeep from `pyhttpd.mpm.upkeep`. A restart or graceful restart re-reads the
@@ -31,6 +32,7 @@ from pyhttpd.scoreboard import file_path as scoreboard_file
 from pyhttpd.server import children, pidfile
 from pyhttpd.server.children import Child
 from pyhttpd.server.generation import Closer, open_generation
+from pyhttpd.server.listeners import rebind_listeners
 from pyhttpd.server.sd_notify import Notifier
 from pyhttpd.server.signals import Action, SignalQueue
 from pyhttpd.version import SERVER_BUILT, SERVER_VERSION
@@ -49,7 +51,7 @@ GRACEFUL_TEXT = {
 
 
 # what a restart loads: the config, its MPM's child loop, the generation and its files' closer
-Loaded = tuple[ServerConfig, ChildMain, Generation, Closer]
+Loaded = tuple[ServerConfig, ChildMain, Generation, Closer, list[socket.socket]]
 
 
 def scoreboard_path(config: ServerConfig) -> str:
@@ -79,6 +81,7 @@ class Master:
     ) -> None:
         self.config = config
         self.listeners = listeners
+        self._dropped: list[socket.socket] = []  # listeners the next generation no longer has
         self.loader = loader
         self.command_line = command_line
         self.child_main: ChildMain = children.resolve_child_main(config.mpm)
@@ -315,19 +318,30 @@ class Master:
     # --- restarts ----------------------------------------------------------------------------------
 
     def _reload(self) -> Loaded | None:
-        """Read and build the next generation; on failure log it and keep the running one."""
+        """Read and build the next generation; on failure log it and keep the running one.
+
+        Listen lines are re-read as Apache does on a restart: sockets still listed are kept
+        (no gap for clients), new ones bound; a bind failure fails the restart."""
+        listeners: list[socket.socket] = []
         try:
             config = self.loader()
             child_main = children.resolve_child_main(config.mpm)
             children.ids_for(config)
+            listeners, dropped = rebind_listeners(
+                config.get("Listen") or (), int(config.get("ListenBacklog")), self.listeners
+            )
             generation, close = open_generation(config)
         except (ConfigError, StartupError, OSError) as error:
+            for sock in listeners:
+                if sock not in self.listeners:
+                    sock.close()
             for line in str(error).splitlines():
                 self.log("error", line, module="core")
             self.log("error", "restart failed: the running generation keeps serving", "",
                      "core")  # fmt: skip
             return None
-        return config, child_main, generation, close
+        self._dropped = dropped
+        return config, child_main, generation, close, listeners
 
     def _adopt(self, loaded: Loaded) -> None:
         """Make the loaded generation the running one and close the old generation's log files
@@ -335,7 +349,11 @@ class Master:
         children must not inherit them, and the old children keep their own copies until they
         leave, so after a rotation nothing but a finishing old child holds the renamed file."""
         close_old = self._close_generation
-        self.config, self.child_main, self.generation, self._close_generation = loaded
+        self.config, self.child_main, self.generation, self._close_generation, listeners = loaded
+        self.listeners = listeners
+        for dropped in self._dropped:  # a Listen line removed: old children keep their copies
+            dropped.close()
+        self._dropped = []
         self.ids = children.ids_for(self.config)
         self.running_generation += 1
         self.config_generation += 1

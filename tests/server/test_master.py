@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -35,7 +36,7 @@ from tests.harness.master import (
     steady_load,
     wait_ready,
 )
-from tests.harness.server import ServerRoot, wait_until
+from tests.harness.server import ServerRoot, free_port, port_open, wait_until
 
 # --- start and stop ------------------------------------------------------------------------------
 
@@ -122,6 +123,32 @@ def test_a_broken_config_on_graceful_keeps_the_old_generation(tmp_path: Path) ->
         assert snapshot(root).running_generation == 0
         assert get(root.port) == 200
         assert "Invalid command 'BogusDirective'" in error_log(root)
+
+
+def test_listen_lines_are_reread_on_graceful_and_restart(tmp_path: Path) -> None:
+    """As Apache: a Listen line added is served after a graceful restart, one removed stops
+    accepting, and a line that cannot be bound fails the restart while the old one serves."""
+    root = make_root(tmp_path, PREFORK.format(start=2, low=1, high=4))
+    config = root.path / "httpd.conf"
+    first = f"Listen 127.0.0.1:{root.port}\n"
+    extra = free_port()
+    with master(root, idle=2) as running:
+        config.write_text(config.read_text() + f"Listen 127.0.0.1:{extra}\n")
+        running.process.send_signal(signal.SIGUSR1)
+        assert wait_until(lambda: port_open(extra), timeout=10)
+        assert get(extra) == 200 and get(root.port) == 200
+        config.write_text(config.read_text().replace(first, ""))
+        running.process.send_signal(signal.SIGHUP)
+        assert wait_until(lambda: not port_open(root.port), timeout=10)
+        assert wait_until(lambda: snapshot(root).idle_workers() >= 2, timeout=10)
+        assert get(extra) == 200
+        with socket.create_server(("127.0.0.1", 0)) as taken:  # a port someone else holds
+            busy = taken.getsockname()[1]
+            config.write_text(config.read_text() + f"Listen 127.0.0.1:{busy}\n")
+            running.process.send_signal(signal.SIGUSR1)
+            assert wait_until(lambda: "AH00072" in error_log(root), timeout=10)
+        assert "restart failed: the running generation keeps serving" in error_log(root)
+        assert get(extra) == 200 and running.process.poll() is None
 
 
 def test_hard_restart_replaces_every_child(tmp_path: Path) -> None:
