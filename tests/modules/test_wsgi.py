@@ -1,0 +1,299 @@
+"""mod_wsgi: WSGI applications served by a real master under prefork, worker and event.
+
+One master per MPM for the whole module (module-scoped fixture) serves the apps in
+tests/modules/wsgi_apps/: `router.wsgi` is wrapped in wsgiref.validate's validator, so every
+request to it is also a PEP 3333 check (a violation is a 500 and a traceback in the error log);
+`raw.wsgi` fails on purpose and uses wsgi.file_wrapper; `unsafe.wsgi` is not thread-safe. worker
+and event run one child with four threads so concurrent requests share a process. Clients are
+real: http.client and raw sockets. The checks that need no MPM run on `pyhttpd -X`.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.harness.server import ServerRoot, running_server, wait_until
+from tests.mpm.test_matrix import CONFIGS as MATRIX_CONFIGS
+from tests.server.test_master import live_pids, master
+
+APPS = Path(__file__).resolve().parent / "wsgi_apps"
+BIG = bytes(range(256)) * 8192  # 2 MiB
+CONFIGS = {  # worker and event: one child, so concurrent requests share its interpreter
+    "prefork": MATRIX_CONFIGS["prefork"],
+    "worker": "StartServers 1\nServerLimit 1\nThreadsPerChild 4\nThreadLimit 4\n"
+    "MinSpareThreads 1\nMaxSpareThreads 4\nMaxRequestWorkers 4\n",
+}
+CONFIGS["event"] = CONFIGS["worker"]
+IDLE = {"prefork": 2, "worker": 4, "event": 4}
+APP_CONFIG = f"""
+WSGIScriptAlias /v {APPS}/router.wsgi
+WSGIScriptAlias /raw {APPS}/raw.wsgi
+WSGIScriptAlias /unsafe {APPS}/unsafe.wsgi
+<Location /v>
+    WSGIChunkedRequest On
+</Location>
+EnableSendfile On
+KeepAliveTimeout 5
+LogLevel info
+"""
+# What the error log may hold after these tests: the failures they cause on purpose.
+EXPECTED_FAILURES = ("[wsgi:error]", "ResponseAbandoned")
+
+
+@dataclass
+class Server:
+    mpm: str
+    root: ServerRoot
+
+    @property
+    def port(self) -> int:
+        return self.root.port
+
+    def log(self) -> str:
+        return (self.root.path / "logs" / "error_log").read_text()
+
+
+@pytest.fixture(scope="module", params=["prefork", "worker", "event"])
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    mpm = request.param
+    root = ServerRoot(tmp_path_factory.mktemp(f"wsgi-{mpm}"), mpm=mpm)
+    (root.htdocs / "big.bin").write_bytes(BIG)
+    root.write_config(CONFIGS[mpm] + APP_CONFIG, modules=("wsgi",))
+    with master(root, idle=IDLE[mpm]):
+        yield Server(mpm, root)
+        log = Server(mpm, root).log()
+        unexpected = [
+            line
+            for line in log.splitlines()
+            if ("Traceback" in line or ":error]" in line)
+            and not any(mark in line for mark in EXPECTED_FAILURES)
+        ]
+        assert not unexpected, unexpected
+        (root.path / "logs" / "error_log").write_text("")  # master() refuses any traceback
+
+
+def fetch(
+    port: int,
+    method: str,
+    path: str,
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, dict[str, str], bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
+    try:
+        connection.request(method, path, body=body, headers=headers or {})
+        response = connection.getresponse()
+        fields = {name.lower(): value for name, value in response.getheaders()}
+        return response.status, fields, response.read()
+    finally:
+        connection.close()
+
+
+def raw(port: int, data: bytes) -> bytes:
+    """Send a request and read until the server closes."""
+    with socket.create_connection(("127.0.0.1", port), timeout=15) as sock:
+        sock.sendall(data)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    return answer
+
+
+def test_validated_environ_and_script_name_split(server: Server) -> None:
+    status, headers, body = fetch(server.port, "GET", "/v/env/x/y?a=1", headers={"X-Test": "t"})
+    assert status == 200 and headers["content-type"] == "application/json"
+    environ = json.loads(body)
+    assert environ["SCRIPT_NAME"] == "/v" and environ["PATH_INFO"] == "/env/x/y"
+    assert environ["QUERY_STRING"] == "a=1" and environ["REQUEST_URI"] == "/v/env/x/y?a=1"
+    assert environ["REQUEST_METHOD"] == "GET" and environ["SERVER_PROTOCOL"] == "HTTP/1.1"
+    assert environ["SERVER_PORT"] == str(server.port) and environ["REMOTE_ADDR"] == "127.0.0.1"
+    assert environ["SCRIPT_FILENAME"] == f"{APPS}/router.wsgi"
+    assert environ["HTTP_X_TEST"] == "t" and environ["wsgi.url_scheme"] == "http"
+    assert environ["wsgi.multithread"] is (server.mpm != "prefork")
+    assert environ["wsgi.multiprocess"] is True and environ["wsgi.run_once"] is False
+
+
+def test_post_echo_with_content_length_and_chunked(server: Server) -> None:
+    payload = bytes(range(256)) * 400  # 100 KiB
+    status, _, body = fetch(server.port, "POST", "/v/echo", body=payload)
+    assert (status, body) == (200, payload)
+    chunks = iter([payload[:1000], payload[1000:]])  # http.client sends an iterable chunked
+    status, _, body = fetch(server.port, "POST", "/v/echo", body=chunks)
+    assert (status, body) == (200, payload)
+    status, _, body = fetch(server.port, "POST", "/v/lines", body=b"one\ntwo\nthree\n")
+    assert (status, body) == (200, b"4 2\n")
+
+
+def test_streamed_response_is_chunked_on_the_wire(server: Server) -> None:
+    answer = raw(
+        server.port, b"GET /v/stream HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert b"Transfer-Encoding: chunked" in head and b"Content-Length" not in head
+    expected = b"written\n" + b"".join(b"chunk %d\n" % n for n in range(5))
+    decoded, rest = b"", body
+    while True:
+        size_line, _, rest = rest.partition(b"\r\n")
+        size = int(size_line, 16)
+        if size == 0:
+            break
+        decoded, rest = decoded + rest[:size], rest[size + 2 :]
+    assert decoded == expected and rest == b"\r\n"
+    old = raw(server.port, b"GET /v/stream HTTP/1.0\r\n\r\n")  # close-delimited
+    assert old.partition(b"\r\n\r\n")[2] == expected
+
+
+def test_content_length_from_the_app_is_honoured(server: Server) -> None:
+    status, headers, body = fetch(server.port, "GET", "/v/sized")
+    assert (status, headers["content-length"], body) == (200, "12", b"hello world!")
+    assert "transfer-encoding" not in headers
+
+
+def test_file_wrapper_sends_a_large_file(server: Server) -> None:
+    status, headers, body = fetch(server.port, "GET", "/raw/file")
+    assert status == 200 and headers["content-length"] == str(len(BIG)) and body == BIG
+
+
+def test_hop_by_hop_header_from_the_app_is_a_500(server: Server) -> None:
+    status, _, _ = fetch(server.port, "GET", "/raw/hop")
+    assert status == 500
+    assert wait_until(lambda: "hop-by-hop header 'Connection'" in server.log(), timeout=5)
+
+
+def test_wsgi_errors_reach_the_error_log(server: Server) -> None:
+    assert fetch(server.port, "GET", "/v/errors")[0] == 200
+    assert wait_until(
+        lambda: "[wsgi:error]" in server.log() and "a note from the application" in server.log(),
+        timeout=5,
+    )
+
+
+def test_an_exception_is_a_500_and_the_child_lives_on(server: Server) -> None:
+    status, _, body = fetch(server.port, "GET", "/raw/raise")
+    assert status == 500 and b"Internal Server Error" in body
+    pattern = re.compile(
+        r"\[wsgi:error\] \[pid (\d+):tid \d+\] \[client [^]]+\] mod_wsgi \(pid=\1\): Exception "
+        rf"occurred processing WSGI script '{re.escape(str(APPS))}/raw.wsgi'\."
+    )
+    assert wait_until(lambda: pattern.search(server.log()) is not None, timeout=5)
+    log = server.log()
+    assert "ValueError: the application failed on purpose" in log
+    assert 'File "' + str(APPS / "raw.wsgi") + '", line' in log  # the app's frame, not ours
+    pid = int(pattern.search(log).group(1))  # type: ignore[union-attr]
+    assert pid in live_pids(server.root)  # the child that ran the app still serves
+    assert fetch(server.port, "GET", "/raw/pid")[0] == 200
+
+
+def test_a_failure_in_mid_response_closes_without_the_last_chunk(server: Server) -> None:
+    answer = raw(server.port, b"GET /raw/late HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200") and b"Transfer-Encoding: chunked" in head
+    assert body == b"b\r\nfirst part\n\r\n"  # no terminating 0-chunk: the client sees the cut
+    assert wait_until(lambda: "RuntimeError: the application failed in mid" in server.log())
+
+
+def _concurrent_unsafe(port: int) -> dict[str, bytes]:
+    answers: dict[str, bytes] = {}
+
+    def ask(name: str) -> None:
+        answers[name] = fetch(port, "GET", f"/unsafe?{name}")[2]
+
+    threads = [threading.Thread(target=ask, args=(name,)) for name in ("first", "second")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=20)
+    return answers
+
+
+def test_non_thread_safe_app_fails_in_threads_and_passes_under_prefork(server: Server) -> None:
+    answers = _concurrent_unsafe(server.port)
+    assert set(answers) == {"first", "second"}
+    mixed_up = [name for name, seen in answers.items() if seen != name.encode()]
+    if server.mpm == "prefork":
+        assert mixed_up == []  # one request per process: the global is never shared
+    else:
+        assert mixed_up  # two threads in one child overwrote each other's global
+
+
+# --- one process (-X): loading, reloading and refusing ----------------------------------------
+
+
+@pytest.fixture
+def single(tmp_path: Path) -> Iterator[ServerRoot]:
+    root = ServerRoot(tmp_path)
+    script = tmp_path / "reload.wsgi"
+    script.write_text("application = None\n")
+    root.write_config(
+        f"WSGIScriptAlias /reload {script}\nWSGIScriptAlias /broken {APPS}/broken.wsgi\n"
+        f"WSGIScriptAlias /nameless {APPS}/nameless.wsgi\n"
+        f"WSGIScriptAlias /missing {tmp_path}/missing.wsgi\n"
+        f"WSGIScriptAlias /v {APPS}/router.wsgi\nWSGIPythonPath {tmp_path}/lib\n",
+        modules=("wsgi",),
+    )
+    with running_server(root):
+        yield root
+
+
+_VERSION_APP = """
+import sys
+def application(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"version {version} %d" % (sys.path.index({lib!r}) if {lib!r} in sys.path else -1)]
+"""
+
+
+def _log(root: ServerRoot) -> str:
+    return (root.path / "logs" / "error_log").read_text()
+
+
+def test_script_loaded_once_and_reloaded_when_changed(single: ServerRoot) -> None:
+    (single.path / "lib").mkdir()
+    script = single.path / "reload.wsgi"
+    lib = str(single.path / "lib")
+    script.write_text(_VERSION_APP.replace("{lib!r}", repr(lib)).format(version=1))
+    assert fetch(single.port, "GET", "/reload")[2] == b"version 1 0"  # WSGIPythonPath in front
+    stat = script.stat()
+    script.write_text(_VERSION_APP.replace("{lib!r}", repr(lib)).format(version=2))
+    os.utime(script, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    assert fetch(single.port, "GET", "/reload")[2] == b"version 2 0"
+    environ = json.loads(fetch(single.port, "GET", "/v/env")[2])
+    assert environ["wsgi.multithread"] is False and environ["wsgi.multiprocess"] is False
+
+
+def test_script_that_fails_to_import_is_a_500(single: ServerRoot) -> None:
+    assert fetch(single.port, "GET", "/broken")[0] == 500
+    log = _log(single)
+    assert f"Failed to exec Python script file '{APPS}/broken.wsgi'." in log
+    assert f"Exception occurred processing WSGI script '{APPS}/broken.wsgi'." in log
+    assert "ModuleNotFoundError: No module named 'a_module_that_does_not_exist'" in log
+    assert fetch(single.port, "GET", "/v/env")[0] == 200  # the process lives on
+
+
+def test_missing_script_and_missing_callable_are_404(single: ServerRoot) -> None:
+    assert fetch(single.port, "GET", "/nameless")[0] == 404
+    assert fetch(single.port, "GET", "/missing")[0] == 404
+    log = _log(single)
+    assert (
+        f"Target WSGI script '{APPS}/nameless.wsgi' does not contain WSGI application "
+        "'application'." in log
+    )
+    assert f"Target WSGI script not found or unable to stat: {single.path}/missing.wsgi" in log
+
+
+def test_chunked_request_needs_wsgi_chunked_request(single: ServerRoot) -> None:
+    status, _, _ = fetch(single.port, "POST", "/v/echo", body=iter([b"abc"]))  # chunked
+    assert status == 411
+    assert "optional support for chunked transfer encoding has not been enabled" in _log(single)
