@@ -8,9 +8,9 @@ WSGIDaemonProcess are validated and otherwise not acted on: every application ru
 the serving child's one interpreter (mod_wsgi's %{GLOBAL} group), never in daemon processes.
 
 Hooks at the bottom: translate_name maps the alias (after mod_alias, as mod_wsgi orders itself)
-and sets the wsgi-script handler; the handler loads the script once per child (wsgi_script.py),
-builds PEP 3333's environ (wsgi_environ.py), calls the application and turns its answer into
-the response (wsgi_response.py). An exception in the application is a 500 with mod_wsgi's
+and sets the wsgi-script handler; the handler (wsgi_handler.py) loads the script once per
+child (wsgi_script.py), builds PEP 3333's environ (wsgi_environ.py), calls the application and
+turns its answer into the response (wsgi_response.py). An exception in the application is a 500 with mod_wsgi's
 messages and the traceback in the error log; the child lives on. Whether the MPM is threaded
 is read from the configuration (which MPM module is loaded, and -X), never from the MPM.
 Directive handlers run while a configuration is processed; hooks in the thread serving a request.
@@ -21,8 +21,6 @@ from __future__ import annotations
 import os
 import re
 import stat as stat_module
-import traceback
-from dataclasses import dataclass
 from typing import Any
 
 from pyhttpd.config.directives import (
@@ -35,24 +33,13 @@ from pyhttpd.config.directives import (
     Merge,
 )
 from pyhttpd.config.grammar import split_words
-from pyhttpd.config.model import ServerConfig
 from pyhttpd.config.module import Module
-from pyhttpd.errors import DirectiveError, HttpError
+from pyhttpd.errors import DirectiveError
 from pyhttpd.http.alias_match import alias_matches, substitute
-from pyhttpd.http.options import EXEC_CGI, effective_options
 from pyhttpd.http.phases import DECLINED, OK, HookContext, Hooks, Phase
 from pyhttpd.http.request import Request
-from pyhttpd.modules.wsgi_environ import wsgi_environ
-from pyhttpd.modules.wsgi_response import FileWrapper, Response, respond
-from pyhttpd.modules.wsgi_script import (
-    ScriptCache,
-    ScriptLoadError,
-    find_callable,
-    python_home_site,
-)
+from pyhttpd.modules.wsgi_handler import HANDLERS, ScriptAlias, handle, runtime_for
 
-_OWN_FILES = os.path.dirname(os.path.abspath(__file__)) + os.sep
-HANDLERS = ("wsgi-script", "application/x-httpd-wsgi")
 _ALIAS_HELP = "Map location to target WSGI script file."
 _OPTIONS = {  # option -> mod_wsgi's complaint when its value is empty
     "application-group": "Invalid name for WSGI application group.",
@@ -72,19 +59,6 @@ DAEMON_OPTIONS = frozenset(
     server-metrics eviction-timeout script-user socket-user response-socket-timeout
     supplementary-groups""".split()
 )
-
-
-@dataclass(frozen=True)
-class ScriptAlias:
-    """One WSGIScriptAlias(Match): URL prefix (or pattern) -> script file, with its options."""
-
-    location: str
-    script: str
-    regex: re.Pattern[str] | None = None
-    callable_object: str | None = None
-    application_group: str | None = None
-    process_group: str | None = None
-    pass_authorization: bool | None = None
 
 
 def _on_off(name: str, value: str) -> bool:
@@ -259,167 +233,6 @@ def translate(request: Request) -> int:
         request.notes["mod_wsgi.alias"] = entry
         return OK
     return DECLINED
-
-
-@dataclass(frozen=True)
-class Runtime:
-    """What the handler knows of its generation: the script cache and the process model."""
-
-    cache: ScriptCache
-    threaded: bool
-    forked: bool
-
-
-def runtime_for(config: ServerConfig) -> Runtime:
-    """Threads and processes from the configuration: -X (DEBUG) serves in one thread of one
-    process; worker and event serve in threads of several children; prefork in children."""
-    single = "DEBUG" in config.defines
-    paths = tuple(config.get("WSGIPythonPath") or ())
-    home = config.get("WSGIPythonHome")
-    if home:
-        paths += (python_home_site(str(home)),)
-    return Runtime(
-        ScriptCache(paths),
-        threaded=not single and config.mpm in ("worker", "event"),
-        forked=not single,
-    )
-
-
-def _log_exception(request: Request, messages: tuple[str, ...], error: BaseException) -> None:
-    """mod_wsgi's report: its own lines, then the traceback, one error-log line each."""
-    pid = os.getpid()
-    for message in messages:
-        request.log_error("error", "wsgi", f"mod_wsgi (pid={pid}): {message}")
-    trace = error.__traceback__
-    while trace is not None and trace.tb_frame.f_code.co_filename.startswith(_OWN_FILES):
-        trace = trace.tb_next  # the application's frames only, as mod_wsgi shows them
-    for block in traceback.format_exception(type(error), error, trace):
-        for line in block.rstrip("\n").split("\n"):
-            request.log_error("error", "wsgi", line)
-
-
-def _script_error(request: Request, text: str, status: int) -> HttpError:
-    request.log_error("error", "wsgi", f"{text}: {request.filename}")
-    return HttpError(status, close=False)
-
-
-def _check(request: Request) -> None:
-    """wsgi_hook_handler's checks, in its order, with its words."""
-    aliased = request.notes.get("alias-forced-type") == HANDLERS[0]
-    if not aliased and EXEC_CGI not in effective_options(request.per_dir):
-        raise _script_error(request, "Options ExecCGI is off in this directory", 403)
-    if request.stat is None:
-        raise _script_error(request, "Target WSGI script not found or unable to stat", 404)
-    if stat_module.S_ISDIR(request.stat.st_mode):
-        raise _script_error(request, "Attempt to invoke directory as WSGI application", 403)
-    if request.path_info and request.per_dir.get("AcceptPathInfo") == "off":
-        raise _script_error(request, "AcceptPathInfo off disallows user's path", 404)
-    if request.body_input.length is None and not request.per_dir.get("WSGIChunkedRequest"):
-        request.log_error(
-            "error",
-            "wsgi",
-            "Received request requiring chunked transfer encoding, but optional support for "
-            f"chunked transfer encoding has not been enabled.: {request.filename}",
-        )
-        raise HttpError(411, close=False)
-
-
-def handle(request: Request, runtime: Runtime) -> int:
-    if request.handler not in HANDLERS:
-        return DECLINED
-    _check(request)
-    alias: ScriptAlias | None = request.notes.get("mod_wsgi.alias")
-    per_dir = request.per_dir
-    name = (alias and alias.callable_object) or str(per_dir.get("WSGICallableObject"))
-    path = request.filename or ""
-    assert request.stat is not None
-    try:
-        module = runtime.cache.module(
-            path, request.stat.st_mtime_ns, bool(per_dir.get("WSGIScriptReloading"))
-        )
-    except ScriptLoadError as error:
-        messages = (
-            f"Failed to exec Python script file '{path}'.",
-            f"Exception occurred processing WSGI script '{path}'.",
-        )
-        _log_exception(request, messages, error.__cause__ or error)
-        raise HttpError(500, close=False) from None
-    application = find_callable(module, name)
-    if application is None:
-        pid = os.getpid()
-        request.log_error(
-            "error",
-            "wsgi",
-            f"mod_wsgi (pid={pid}): Target WSGI script '{path}' does not contain WSGI "
-            f"application '{name}'.",
-        )
-        raise HttpError(404, close=False)
-    _call(request, runtime, application, alias)
-    return OK
-
-
-def _call(request: Request, runtime: Runtime, application: Any, alias: ScriptAlias | None) -> None:
-    per_dir = request.per_dir
-    passing = alias.pass_authorization if alias else None
-    if passing is None:
-        passing = bool(per_dir.get("WSGIPassAuthorization"))
-    environ = wsgi_environ(
-        request,
-        request.body_input,
-        threaded=runtime.threaded,
-        forked=runtime.forked,
-        mod_wsgi={
-            "mod_wsgi.process_group": "",
-            "mod_wsgi.application_group": _application_group(request, alias),
-            "mod_wsgi.callable_object": (alias and alias.callable_object)
-            or str(per_dir.get("WSGICallableObject")),
-            "mod_wsgi.request_handler": request.handler or "",
-            "mod_wsgi.handler_script": "",
-            "mod_wsgi.script_reloading": "1" if per_dir.get("WSGIScriptReloading") else "0",
-            "mod_wsgi.enable_sendfile": "1" if per_dir.get("EnableSendfile") else "0",
-        },
-        pass_authorization=passing,
-        file_wrapper=FileWrapper,
-    )
-    response = Response()
-    result: Any = None
-    message = f"Exception occurred processing WSGI script '{request.filename}'."
-
-    def report(error: BaseException) -> None:
-        _log_exception(request, (message,), error)
-
-    try:
-        result = application(environ, response.start_response)
-        respond(request, response, result, report)
-    except HttpError:
-        _close(result)
-        raise
-    except (Exception, SystemExit) as error:  # noqa: BLE001 - the application's error is a 500
-        _close(result)
-        report(error)
-        raise HttpError(500, close=False) from None
-
-
-def _close(result: Any) -> None:
-    close = getattr(result, "close", None)
-    if close is not None:
-        try:
-            close()
-        except Exception:  # noqa: BLE001, S110 - the first error is the one reported
-            pass
-
-
-def _application_group(request: Request, alias: ScriptAlias | None) -> str:
-    """WSGIApplicationGroup expanded as mod_wsgi names groups (all run in one interpreter)."""
-    value = alias.application_group if alias else None
-    if value is None:
-        value = str(request.per_dir.get("WSGIApplicationGroup"))
-    port = request.local[1]
-    server = str(request.server.get("ServerName") or request.local[0]).rsplit(":", 1)[0]
-    server += "" if port in (80, 443) else f":{port}"
-    script_name = request.uri[: len(request.uri) - len(request.path_info)]
-    expanded = {"%{GLOBAL}": "", "%{SERVER}": server, "%{RESOURCE}": f"{server}|{script_name}"}
-    return expanded.get(value, value)
 
 
 def register(hooks: Hooks, context: HookContext) -> None:

@@ -53,12 +53,14 @@ def script_and_path(request: Request) -> tuple[str, str]:
     return _SLASHES.sub("/", script_name), _SLASHES.sub("/", path_info)
 
 
-def cgi_variables(request: Request, pass_authorization: bool = False) -> dict[str, str]:
+def cgi_variables(
+    request: Request, pass_authorization: bool = False, software: str = ""
+) -> dict[str, str]:
     """Apache's CGI environment for the request, as mod_wsgi hands it to the application."""
     document_root = str(
         request.notes.get("document_root") or request.server.get("DocumentRoot") or ""
     )
-    software = server_token(str(request.config.get("ServerTokens")))
+    software = software or server_token(str(request.config.get("ServerTokens")))
     script_name, path_info = script_and_path(request)
     environ = _header_variables(request, pass_authorization)
     environ.update(
@@ -130,9 +132,10 @@ def wsgi_environ(
     mod_wsgi: dict[str, str],
     pass_authorization: bool,
     file_wrapper: Any,
+    software: str = "",
 ) -> dict[str, Any]:
     """The whole environ: CGI variables, `mod_wsgi.*` values and PEP 3333's `wsgi.*` keys."""
-    environ: dict[str, Any] = cgi_variables(request, pass_authorization)
+    environ: dict[str, Any] = cgi_variables(request, pass_authorization, software)
     script_name, path_info = environ["SCRIPT_NAME"], environ["PATH_INFO"]
     environ.update(mod_wsgi)
     environ["mod_wsgi.script_name"] = script_name

@@ -14,6 +14,7 @@ import http.client
 import json
 import os
 import re
+import shutil
 import socket
 import threading
 from collections.abc import Iterator
@@ -22,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness.server import ServerRoot, running_server, wait_until
+from tests.harness.server import REPO, ServerRoot, running_server, wait_until
 from tests.mpm.test_matrix import CONFIGS as MATRIX_CONFIGS
 from tests.server.test_master import live_pids, master
 
@@ -236,12 +237,19 @@ def single(tmp_path: Path) -> Iterator[ServerRoot]:
     root = ServerRoot(tmp_path)
     script = tmp_path / "reload.wsgi"
     script.write_text("application = None\n")
+    for directory in ("exec", "noexec"):
+        (root.htdocs / directory).mkdir()
+        shutil.copy(APPS / "router.wsgi", root.htdocs / directory / "app.wsgi")
+    (root.path / "conf").mkdir()
+    shutil.copy(REPO / "conf" / "mime.types", root.path / "conf" / "mime.types")
     root.write_config(
         f"WSGIScriptAlias /reload {script}\nWSGIScriptAlias /broken {APPS}/broken.wsgi\n"
         f"WSGIScriptAlias /nameless {APPS}/nameless.wsgi\n"
         f"WSGIScriptAlias /missing {tmp_path}/missing.wsgi\n"
-        f"WSGIScriptAlias /v {APPS}/router.wsgi\nWSGIPythonPath {tmp_path}/lib\n",
-        modules=("wsgi",),
+        f"WSGIScriptAlias /v {APPS}/router.wsgi\nWSGIPythonPath {tmp_path}/lib\n"
+        f"AddHandler wsgi-script .wsgi\n<Directory {root.htdocs}/exec>\nOptions +ExecCGI\n"
+        "</Directory>\n",
+        modules=("wsgi", "mime"),
     )
     with running_server(root):
         yield root
@@ -297,3 +305,13 @@ def test_chunked_request_needs_wsgi_chunked_request(single: ServerRoot) -> None:
     status, _, _ = fetch(single.port, "POST", "/v/echo", body=iter([b"abc"]))  # chunked
     assert status == 411
     assert "optional support for chunked transfer encoding has not been enabled" in _log(single)
+
+
+def test_add_handler_needs_options_exec_cgi(single: ServerRoot) -> None:
+    status, _, body = fetch(single.port, "GET", "/exec/app.wsgi/env/x")
+    assert status == 200
+    environ = json.loads(body)
+    assert (environ["SCRIPT_NAME"], environ["PATH_INFO"]) == ("/exec/app.wsgi", "/env/x")
+    assert fetch(single.port, "GET", "/noexec/app.wsgi")[0] == 403
+    expected = f"Options ExecCGI is off in this directory: {single.htdocs}/noexec/app.wsgi"
+    assert expected in _log(single)
