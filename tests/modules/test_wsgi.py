@@ -247,6 +247,8 @@ def single(tmp_path: Path) -> Iterator[ServerRoot]:
         f"WSGIScriptAlias /nameless {APPS}/nameless.wsgi\n"
         f"WSGIScriptAlias /missing {tmp_path}/missing.wsgi\n"
         f"WSGIScriptAlias /v {APPS}/router.wsgi\nWSGIPythonPath {tmp_path}/lib\n"
+        f"WSGIScriptAliasMatch ^/m/([a-z]+) {APPS}/$1.wsgi\n"
+        f"WSGIScriptAlias /auth {APPS}/router.wsgi pass-authorization=On\n"
         f"AddHandler wsgi-script .wsgi\n<Directory {root.htdocs}/exec>\nOptions +ExecCGI\n"
         "</Directory>\n",
         modules=("wsgi", "mime"),
@@ -257,6 +259,8 @@ def single(tmp_path: Path) -> Iterator[ServerRoot]:
 
 _VERSION_APP = """
 import sys
+with open({loads!r}, "a") as loads:  # one line each time the script is executed
+    loads.write("loaded\\n")
 def application(environ, start_response):
     start_response("200 OK", [("Content-Type", "text/plain")])
     return [b"version {version} %d" % (sys.path.index({lib!r}) if {lib!r} in sys.path else -1)]
@@ -269,14 +273,22 @@ def _log(root: ServerRoot) -> str:
 
 def test_script_loaded_once_and_reloaded_when_changed(single: ServerRoot) -> None:
     (single.path / "lib").mkdir()
-    script = single.path / "reload.wsgi"
+    script, loads = single.path / "reload.wsgi", single.path / "loads.txt"
     lib = str(single.path / "lib")
-    script.write_text(_VERSION_APP.replace("{lib!r}", repr(lib)).format(version=1))
-    assert fetch(single.port, "GET", "/reload")[2] == b"version 1 0"  # WSGIPythonPath in front
+
+    def version(number: int) -> str:
+        text = _VERSION_APP.replace("{lib!r}", repr(lib)).replace("{loads!r}", repr(str(loads)))
+        return text.replace("{version}", str(number))
+
+    script.write_text(version(1))
+    for _ in range(3):  # WSGIPythonPath's directory is first in sys.path
+        assert fetch(single.port, "GET", "/reload")[2] == b"version 1 0"
+    assert loads.read_text() == "loaded\n"  # executed once for three requests
     stat = script.stat()
-    script.write_text(_VERSION_APP.replace("{lib!r}", repr(lib)).format(version=2))
+    script.write_text(version(2))
     os.utime(script, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
     assert fetch(single.port, "GET", "/reload")[2] == b"version 2 0"
+    assert loads.read_text() == "loaded\nloaded\n"
     environ = json.loads(fetch(single.port, "GET", "/v/env")[2])
     assert environ["wsgi.multithread"] is False and environ["wsgi.multiprocess"] is False
 
@@ -315,3 +327,19 @@ def test_add_handler_needs_options_exec_cgi(single: ServerRoot) -> None:
     assert fetch(single.port, "GET", "/noexec/app.wsgi")[0] == 403
     expected = f"Options ExecCGI is off in this directory: {single.htdocs}/noexec/app.wsgi"
     assert expected in _log(single)
+
+
+def test_alias_match_and_pass_authorization(single: ServerRoot) -> None:
+    status, _, body = fetch(single.port, "GET", "/m/router/env/%C3%A9", headers={"X-Test": "m"})
+    environ = json.loads(body)
+    assert status == 200 and environ["SCRIPT_NAME"] == "/m/router"
+    assert environ["PATH_INFO"] == "/env/\u00c3\u00a9"  # PEP 3333: the bytes as latin-1
+    credentials = {"Authorization": "Basic dTpw"}
+    assert (
+        json.loads(fetch(single.port, "GET", "/v/env", headers=credentials)[2]).get(
+            "HTTP_AUTHORIZATION"
+        )
+        is None
+    )  # Apache keeps credentials from the application by default
+    passed = json.loads(fetch(single.port, "GET", "/auth/env", headers=credentials)[2])
+    assert passed["HTTP_AUTHORIZATION"] == "Basic dTpw"
