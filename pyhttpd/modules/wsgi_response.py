@@ -133,8 +133,8 @@ def _first_chunk(response: Response, iterator: Iterator[Any]) -> bytes | None:
         except StopIteration:
             return None
         if data:
-            response.sent = True
-            return data
+            response.pending.append(data)  # after what write() queued while it was made
+    response.sent = True
     return b"".join(response.take_pending())
 
 

@@ -162,6 +162,11 @@ def test_content_length_from_the_app_is_honoured(server: Server) -> None:
     assert "transfer-encoding" not in headers
 
 
+def test_write_inside_the_iterable_keeps_the_order(server: Server) -> None:
+    status, headers, body = fetch(server.port, "GET", "/raw/mixed")
+    assert (status, headers["transfer-encoding"], body) == (200, "chunked", b"abcd")
+
+
 def test_file_wrapper_sends_a_large_file(server: Server) -> None:
     status, headers, body = fetch(server.port, "GET", "/raw/file")
     assert status == 200 and headers["content-length"] == str(len(BIG)) and body == BIG

@@ -14,6 +14,9 @@ def application(environ, start_response):
         start_response("200 OK", [("Content-Type", "application/octet-stream")])
         handle = open(os.path.join(environ["DOCUMENT_ROOT"], "big.bin"), "rb")
         return environ["wsgi.file_wrapper"](handle, 65536)
+    if path == "/mixed":
+        write = start_response("200 OK", [("Content-Type", "text/plain")])
+        return _mixed(write)
     if path == "/hop":
         start_response("200 OK", [("Connection", "close")])
         return [b"x"]
@@ -24,3 +27,12 @@ def application(environ, start_response):
 def _late():
     yield b"first part\n"
     raise RuntimeError("the application failed in mid-response")
+
+
+def _mixed(write):
+    """write() calls inside the iterable: bytes keep the order they were produced in."""
+    write(b"a")
+    yield b"b"
+    write(b"c")
+    yield b""
+    yield b"d"
