@@ -240,7 +240,7 @@ def register(hooks: Hooks, context: HookContext) -> None:
     home = config.get("WSGIPythonHome")
     if home:
         _check_home(context, str(home))
-    runtime = runtime_for(config)
+    runtime = runtime_for(config, context.error_log)
 
     def handler(request: Request) -> int:
         return handle(request, runtime)

@@ -13,6 +13,8 @@ serving the request.
 from __future__ import annotations
 
 import re
+import threading
+from collections.abc import Callable
 from typing import Any, BinaryIO
 
 from pyhttpd.http.connection import server_token
@@ -94,20 +96,23 @@ def cgi_variables(
 
 
 class ErrorStream:
-    """wsgi.errors: text written here reaches the error log one line at a time, at error level,
-    tagged [wsgi:error] with the request's client, as mod_wsgi's Log object does."""
+    """wsgi.errors (and, once a script ran, sys.stdout and sys.stderr): text written here reaches
+    the error log one whole line at a time, tagged [wsgi:error], as mod_wsgi's Log object does.
+    `log` writes one line: with the request's client for wsgi.errors, without for sys.stdout."""
 
-    def __init__(self, request: Request) -> None:
-        self.request = request
+    def __init__(self, log: Callable[[str], None]) -> None:
+        self.log = log
         self.pending = ""
+        self.lock = threading.Lock()  # sys.stdout is shared by the threads of a child
 
     def write(self, text: str) -> int:
         if not isinstance(text, str):
-            raise TypeError(f"wsgi.errors.write() argument must be str, not {type(text).__name__}")
-        self.pending += text
-        *lines, self.pending = self.pending.split("\n")
+            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        with self.lock:
+            self.pending += text
+            *lines, self.pending = self.pending.split("\n")
         for line in lines:
-            self.request.log_error("error", "wsgi", line)
+            self.log(line)
         return len(text)
 
     def writelines(self, lines: Any) -> None:
@@ -115,12 +120,16 @@ class ErrorStream:
             self.write(line)
 
     def flush(self) -> None:
-        if self.pending:
+        with self.lock:
             line, self.pending = self.pending, ""
-            self.request.log_error("error", "wsgi", line)
+        if line:
+            self.log(line)
 
     def close(self) -> None:
         self.flush()
+
+    def isatty(self) -> bool:
+        return False
 
 
 def wsgi_environ(
@@ -151,7 +160,7 @@ def wsgi_environ(
             "wsgi.version": (1, 0),
             "wsgi.url_scheme": "http",
             "wsgi.input": stream,
-            "wsgi.errors": ErrorStream(request),
+            "wsgi.errors": ErrorStream(lambda line: request.log_error("error", "wsgi", line)),
             "wsgi.multithread": threaded,
             "wsgi.multiprocess": forked,
             "wsgi.run_once": False,

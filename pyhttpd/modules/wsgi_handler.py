@@ -15,17 +15,19 @@ from __future__ import annotations
 import os
 import re
 import stat as stat_module
+import sys
 import traceback
 from dataclasses import dataclass
 from typing import Any
 
 from pyhttpd.config.model import ServerConfig
+from pyhttpd.errorlog import ErrorLog
 from pyhttpd.errors import HttpError
 from pyhttpd.http.connection import server_token
 from pyhttpd.http.options import EXEC_CGI, effective_options
 from pyhttpd.http.phases import DECLINED, OK
 from pyhttpd.http.request import Request
-from pyhttpd.modules.wsgi_environ import wsgi_environ
+from pyhttpd.modules.wsgi_environ import ErrorStream, wsgi_environ
 from pyhttpd.modules.wsgi_response import FileWrapper, Response, respond
 from pyhttpd.modules.wsgi_script import (
     ScriptCache,
@@ -61,7 +63,7 @@ class Runtime:
     software: str = ""  # SERVER_SOFTWARE, from ServerTokens
 
 
-def runtime_for(config: ServerConfig) -> Runtime:
+def runtime_for(config: ServerConfig, error_log: ErrorLog) -> Runtime:
     """Threads and processes from the configuration: -X (DEBUG) serves in one thread of one
     process; worker and event serve in threads of several children; prefork in children."""
     single = "DEBUG" in config.defines
@@ -69,8 +71,14 @@ def runtime_for(config: ServerConfig) -> Runtime:
     home = config.get("WSGIPythonHome")
     if home:
         paths += (python_home_site(str(home)),)
+
+    def redirect_output() -> None:
+        """print() in an application reaches the error log, as under mod_wsgi."""
+        stream = ErrorStream(lambda line: error_log.log("error", "wsgi", line))
+        sys.stdout = sys.stderr = stream  # type: ignore[assignment]
+
     return Runtime(
-        ScriptCache(paths),
+        ScriptCache(paths, redirect_output),
         threaded=not single and config.mpm in ("worker", "event"),
         forked=not single,
         software=server_token(str(config.get("ServerTokens"))),

@@ -5,7 +5,8 @@ the first time a request needs it in this process (a child, after the fork: the 
 loads one), and its callable (`application` unless WSGICallableObject says otherwise) is looked
 up for every request. With WSGIScriptReloading On (mod_wsgi's default) a script whose mtime
 changed is executed again, as a fresh module. WSGIPythonPath's directories (and WSGIPythonHome's
-site-packages) join sys.path, in front, once per process before the first script runs.
+site-packages) join sys.path, in front, once per process before the first script runs, and
+sys.stdout and sys.stderr are pointed at the error log then (mod_wsgi's print() behaviour).
 Threads serving requests share one cache; one lock makes a script load once. Helper of
 mod_wsgi.py (not a module); runs in the threads serving requests.
 """
@@ -18,6 +19,7 @@ import site
 import sys
 import threading
 import types
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,6 +60,7 @@ class ScriptCache:
     """The scripts this process has executed, by path; built per generation, filled lazily."""
 
     python_path: tuple[str, ...] = ()
+    prepare: Callable[[], None] | None = None  # once per process, before the first script
     loaded: dict[str, LoadedScript] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     path_ready: bool = False
@@ -73,6 +76,8 @@ class ScriptCache:
                 return entry.module
             if not self.path_ready:
                 add_python_path(self.python_path)
+                if self.prepare is not None:
+                    self.prepare()
                 self.path_ready = True
             self.loaded.pop(path, None)
             module = _execute(path)

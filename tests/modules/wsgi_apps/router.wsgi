@@ -63,6 +63,7 @@ def sized(environ, start_response):
 def errors(environ, start_response):
     environ["wsgi.errors"].write("a note from the application\n")
     environ["wsgi.errors"].flush()
+    print("printed by the application")
     start_response("200 OK", [("Content-Type", "text/plain")])
     return [b"noted\n"]
 
