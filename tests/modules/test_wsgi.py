@@ -23,9 +23,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.harness.master import live_pids, master
 from tests.harness.server import REPO, ServerRoot, running_server, wait_until
 from tests.mpm.test_matrix import CONFIGS as MATRIX_CONFIGS
-from tests.server.test_master import live_pids, master
 
 APPS = Path(__file__).resolve().parent / "wsgi_apps"
 BIG = bytes(range(256)) * 8192  # 2 MiB
