@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import socket
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,6 +24,11 @@ from pathlib import Path
 
 import pytest
 
+from pyhttpd.config import load
+from pyhttpd.errorlog import ErrorLog
+from pyhttpd.http.phases import HookContext, Hooks
+from pyhttpd.modules.mod_wsgi import MODULE as wsgi_module
+from pyhttpd.modules.registry import default_registry
 from tests.harness.master import live_pids, master
 from tests.harness.server import REPO, ServerRoot, running_server, wait_until
 from tests.mpm.test_matrix import CONFIGS as MATRIX_CONFIGS
@@ -258,6 +264,10 @@ def single(tmp_path: Path) -> Iterator[ServerRoot]:
         shutil.copy(APPS / "router.wsgi", root.htdocs / directory / "app.wsgi")
     (root.path / "conf").mkdir()
     shutil.copy(REPO / "conf" / "mime.types", root.path / "conf" / "mime.types")
+    site = tmp_path / "venv" / "lib" / "python{}.{}".format(*sys.version_info[:2]) / "site-packages"
+    site.mkdir(parents=True)
+    (site / "homemod.py").write_text("WHERE = 'from the python home'\n")
+    (tmp_path / "home.wsgi").write_text(_HOME_APP)
     root.write_config(
         f"WSGIScriptAlias /reload {script}\nWSGIScriptAlias /broken {APPS}/broken.wsgi\n"
         f"WSGIScriptAlias /nameless {APPS}/nameless.wsgi\n"
@@ -265,6 +275,7 @@ def single(tmp_path: Path) -> Iterator[ServerRoot]:
         f"WSGIScriptAlias /v {APPS}/router.wsgi\nWSGIPythonPath {tmp_path}/lib\n"
         f"WSGIScriptAliasMatch ^/m/([a-z]+) {APPS}/$1.wsgi\n"
         f"WSGIScriptAlias /auth {APPS}/router.wsgi pass-authorization=On\n"
+        f"WSGIPythonHome {tmp_path}/venv\nWSGIScriptAlias /home {tmp_path}/home.wsgi\n"
         f"AddHandler wsgi-script .wsgi\n<Directory {root.htdocs}/exec>\nOptions +ExecCGI\n"
         "</Directory>\n",
         modules=("wsgi", "mime"),
@@ -273,6 +284,12 @@ def single(tmp_path: Path) -> Iterator[ServerRoot]:
         yield root
 
 
+_HOME_APP = """
+import homemod
+def application(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [homemod.WHERE.encode()]
+"""
 _VERSION_APP = """
 import sys
 with open({loads!r}, "a") as loads:  # one line each time the script is executed
@@ -359,3 +376,23 @@ def test_alias_match_and_pass_authorization(single: ServerRoot) -> None:
     )  # Apache keeps credentials from the application by default
     passed = json.loads(fetch(single.port, "GET", "/auth/env", headers=credentials)[2])
     assert passed["HTTP_AUTHORIZATION"] == "Basic dTpw"
+
+
+def test_python_home_site_packages_are_importable(single: ServerRoot) -> None:
+    assert fetch(single.port, "GET", "/home")[2] == b"from the python home"
+
+
+def test_a_python_home_that_is_missing_is_a_start_up_warning(tmp_path: Path) -> None:
+    root = ServerRoot(tmp_path)
+    config = load(
+        str(root.write_config(f"WSGIPythonHome {tmp_path}/nowhere\n", modules=("wsgi",))),
+        str(tmp_path),
+        default_registry(),
+    )
+    log = ErrorLog(str(tmp_path / "logs" / "error_log"))
+    try:
+        wsgi_module.register_hooks(Hooks(), HookContext(config, log))
+    finally:
+        log.close()
+    text = (tmp_path / "logs" / "error_log").read_text()
+    assert "[wsgi:warn]" in text and f"Unable to stat Python home {tmp_path}/nowhere." in text
