@@ -120,6 +120,7 @@ def python_path(cmd: Command, value: str) -> tuple[str, ...]:
 
 
 def python_home(cmd: Command, value: str) -> str:
+    """A path or word kept as written (WSGIPythonHome is checked at start-up, with warnings)."""
     return value
 
 
@@ -142,6 +143,29 @@ def daemon_process(cmd: Command, raw: str) -> tuple[str, ...]:
     return words
 
 
+def import_script(cmd: Command, raw: str) -> tuple[str, ...]:
+    """WSGIImportScript PATH process-group=… application-group=…: checked only (every script
+    is loaded by the first request that needs it, in the child that serves it)."""
+    words = split_words(raw)
+    if not words or not words[0]:
+        raise DirectiveError("Location of import script not supplied.")
+    options = dict(word.partition("=")[::2] for word in words[1:])
+    if any("=" not in word for word in words[1:]) or set(options) - {
+        "process-group",
+        "application-group",
+    }:
+        raise DirectiveError("Invalid option to WSGI import script definition.")
+    if not options.get("application-group"):
+        raise DirectiveError("Name of WSGI application group required.")
+    group = options.get("process-group")
+    if not group:
+        raise DirectiveError("Name of WSGI process group required.")
+    daemons = {words[0] for words in cmd.scope.get("WSGIDaemonProcess") or ()}
+    if group != "%{GLOBAL}" and group not in daemons:
+        raise DirectiveError("WSGI process group not yet configured.")
+    return words
+
+
 def flag(cmd: Command, value: str) -> bool:
     return _on_off(cmd.name, value)
 
@@ -154,6 +178,7 @@ def _row(name: str, handler: Any, help: str, **extra: Any) -> DirectiveSpec:
     return DirectiveSpec(name, ArgShape.TAKE1, RSRC_CONF, handler, help, **extra)
 
 
+_GLOBAL = {"server_only": True}  # mod_wsgi's GLOBAL_ONLY directives
 DIRECTIVES: tuple[DirectiveSpec, ...] = (
     DirectiveSpec(
         "WSGIScriptAlias", ArgShape.RAW_ARGS, RSRC_CONF, script_alias, _ALIAS_HELP,
@@ -195,6 +220,22 @@ DIRECTIVES: tuple[DirectiveSpec, ...] = (
         "WSGIPassAuthorization", ArgShape.TAKE1, OR_ALL, flag,
         "Enable/Disable WSGI authorization.", default=False, override="FileInfo",
     ),
+    # validated, not acted on: daemon processes and interpreter set-up pyhttpd does not have
+    DirectiveSpec(
+        "WSGIImportScript", ArgShape.RAW_ARGS, RSRC_CONF, import_script,
+        "Location of WSGI import script.", merge=Merge.APPEND,
+    ),
+    _row("WSGISocketPrefix", python_home, "Path prefix for the daemon process sockets.",
+         **_GLOBAL),
+    _row("WSGIRestrictEmbedded", flag, "Enable/Disable use of embedded mode.", **_GLOBAL),
+    _row("WSGILazyInitialization", flag, "Enable/Disable lazy Python initialisation.",
+         **_GLOBAL),
+    _row("WSGIRestrictStdin", flag, "Enable/Disable restrictions on use of STDIN.", **_GLOBAL),
+    _row("WSGIRestrictStdout", flag, "Enable/Disable restrictions on use of STDOUT.", **_GLOBAL),
+    _row("WSGIRestrictSignal", flag, "Enable/Disable restrictions on use of signal().",
+         **_GLOBAL),
+    _row("WSGIPythonOptimize", python_home, "Set level of Python compiler optimisations.",
+         **_GLOBAL),
 )  # fmt: skip
 
 # --- hooks ---------------------------------------------------------------------------------

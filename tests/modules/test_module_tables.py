@@ -209,6 +209,11 @@ BAD = [
      "Invalid option to WSGI daemon process definition."),
     (("wsgi",), "WSGIDaemonProcess x processes=0\n", 1,
      "Invalid process count for WSGI daemon process."),
+    (("wsgi",), "WSGIImportScript /x.wsgi\n", 1, "Name of WSGI application group required."),
+    (("wsgi",), "WSGIImportScript /x.wsgi application-group=a process-group=nosuch\n", 1,
+     "WSGI process group not yet configured."),
+    (("wsgi",), "<VirtualHost *:80>\nWSGIRestrictEmbedded On\n</VirtualHost>\n", 2,
+     "WSGIRestrictEmbedded cannot occur within <VirtualHost> section"),
     # mod_reqtimeout
     (("reqtimeout",), "RequestReadTimeout header\n", 1,
      "Invalid RequestReadTimeout parameter. Parameter must be in the form 'key=value'"),
