@@ -38,7 +38,7 @@ from pyhttpd.errors import DirectiveError
 from pyhttpd.http.alias_match import alias_matches, substitute
 from pyhttpd.http.phases import DECLINED, OK, HookContext, Hooks, Phase
 from pyhttpd.http.request import Request
-from pyhttpd.modules.wsgi_handler import HANDLERS, ScriptAlias, handle, runtime_for
+from pyhttpd.modules.wsgi_handler import HANDLERS, ScriptAlias, close_file, handle, runtime_for
 
 _ALIAS_HELP = "Map location to target WSGI script file."
 _OPTIONS = {  # option -> mod_wsgi's complaint when its value is empty
@@ -288,6 +288,7 @@ def register(hooks: Hooks, context: HookContext) -> None:
 
     hooks.add(Phase.TRANSLATE_NAME, translate)
     hooks.add(Phase.HANDLER, handler)
+    hooks.add(Phase.LOG_TRANSACTION, close_file)
 
 
 def _check_home(context: HookContext, home: str) -> None:

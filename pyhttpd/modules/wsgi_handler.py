@@ -28,7 +28,7 @@ from pyhttpd.http.options import EXEC_CGI, effective_options
 from pyhttpd.http.phases import DECLINED, OK
 from pyhttpd.http.request import Request
 from pyhttpd.modules.wsgi_environ import ErrorStream, wsgi_environ
-from pyhttpd.modules.wsgi_response import FileWrapper, Response, respond
+from pyhttpd.modules.wsgi_response import CLOSE_NOTE, FileWrapper, Response, respond
 from pyhttpd.modules.wsgi_script import (
     ScriptCache,
     ScriptLoadError,
@@ -199,6 +199,14 @@ def _call(request: Request, runtime: Runtime, application: Any, alias: ScriptAli
         _close(result)
         report(error)
         raise HttpError(500, close=False) from None
+
+
+def close_file(request: Request) -> int:
+    """log_transaction: close a file_wrapper whose file the engine has sent by now."""
+    close = request.notes.pop(CLOSE_NOTE, None)
+    if close is not None:
+        close()
+    return OK
 
 
 def _close(result: Any) -> None:

@@ -24,6 +24,7 @@ from pyhttpd.http.request import FileBody, Request, StreamBody
 
 _FORBIDDEN_CHARACTERS = ("\r", "\n", "\0")
 ErrorReport = Callable[[BaseException], None]
+CLOSE_NOTE = "mod_wsgi.close"  # a file_wrapper's close(), called when the request is logged
 
 
 class FileWrapper:
@@ -192,8 +193,8 @@ def respond(
         if found is not None:
             _apply_head(request, response)
             _file_body(request, *found)
-            if close is not None:
-                close()
+            if close is not None:  # once the file is sent: a temporary file may vanish on close
+                request.notes[CLOSE_NOTE] = close
             return
     rest: Iterator[bytes] | None = None
     if isinstance(result, (list, tuple)):

@@ -183,6 +183,9 @@ def test_write_inside_the_iterable_keeps_the_order(server: Server) -> None:
 def test_file_wrapper_sends_a_large_file(server: Server) -> None:
     status, headers, body = fetch(server.port, "GET", "/raw/file")
     assert status == 200 and headers["content-length"] == str(len(BIG)) and body == BIG
+    status, headers, body = fetch(server.port, "GET", "/raw/tempfile")
+    assert (status, headers["content-length"]) == (200, "307200")
+    assert body == bytes(range(256)) * 1200
 
 
 def test_hop_by_hop_header_from_the_app_is_a_500(server: Server) -> None:

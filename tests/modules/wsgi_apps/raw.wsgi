@@ -1,6 +1,7 @@
 """Routes wsgiref.validate would refuse on purpose: failures, file_wrapper, a short body."""
 
 import os
+import tempfile
 
 
 def application(environ, start_response):
@@ -14,6 +15,12 @@ def application(environ, start_response):
         start_response("200 OK", [("Content-Type", "application/octet-stream")])
         handle = open(os.path.join(environ["DOCUMENT_ROOT"], "big.bin"), "rb")
         return environ["wsgi.file_wrapper"](handle, 65536)
+    if path == "/tempfile":  # deleted by its close(): the file must be sent before that
+        start_response("200 OK", [("Content-Type", "application/octet-stream")])
+        handle = tempfile.NamedTemporaryFile()
+        handle.write(bytes(range(256)) * 1200)
+        handle.seek(0)
+        return environ["wsgi.file_wrapper"](handle)
     if path == "/mixed":
         write = start_response("200 OK", [("Content-Type", "text/plain")])
         return _mixed(write)
