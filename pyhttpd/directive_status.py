@@ -30,7 +30,7 @@ ACTED_ON: frozenset[str] = frozenset(
         "AddDescription", "DefaultIcon", "HeaderName", "ReadmeName", "IndexStyleSheet",
         "IndexHeadInsert",
         "Alias", "AliasMatch", "ScriptAlias", "ScriptAliasMatch", "Redirect", "RedirectMatch",
-        "RedirectTemp", "RedirectPermanent",
+        "RedirectTemp", "RedirectPermanent", "ExtendedStatus", "SeeRequestTail",
         "WSGIScriptAlias", "WSGIScriptAliasMatch", "WSGIPythonPath", "WSGIPythonHome",
         "WSGICallableObject", "WSGIScriptReloading", "WSGIChunkedRequest", "WSGIPassAuthorization",
         # core, http_core, log_config and reqtimeout, acted on by the connection engine and core
