@@ -257,9 +257,12 @@ def test_non_thread_safe_app_fails_in_threads_and_passes_under_prefork(server: S
 # --- one process (-X): loading, reloading and refusing ----------------------------------------
 
 
-@pytest.fixture
-def single(tmp_path: Path) -> Iterator[ServerRoot]:
+@pytest.fixture(scope="module")
+def single(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerRoot]:
+    """One `pyhttpd -X` for the checks below (each reads only its own lines of the log)."""
+    tmp_path = tmp_path_factory.mktemp("wsgi-single")
     root = ServerRoot(tmp_path)
+    (tmp_path / "lib").mkdir()
     script = tmp_path / "reload.wsgi"
     script.write_text("application = None\n")
     for directory in ("exec", "noexec"):
@@ -308,7 +311,6 @@ def _log(root: ServerRoot) -> str:
 
 
 def test_script_loaded_once_and_reloaded_when_changed(single: ServerRoot) -> None:
-    (single.path / "lib").mkdir()
     script, loads = single.path / "reload.wsgi", single.path / "loads.txt"
     lib = str(single.path / "lib")
 
