@@ -31,6 +31,7 @@ from pyhttpd.config.directives import (
 from pyhttpd.config.lookup import merge, sections_for
 from pyhttpd.config.module import Module
 from pyhttpd.errors import DirectiveError, HttpError
+from pyhttpd.http.alias_match import alias_matches, substitute
 from pyhttpd.http.phases import DECLINED, OK, HookContext, Hooks, Order, Phase
 from pyhttpd.http.redirect import construct_url, escape_path
 from pyhttpd.http.request import Request
@@ -90,27 +91,6 @@ def _compile(pattern: str) -> re.Pattern[str]:
         return re.compile(pattern)
     except re.error:
         raise DirectiveError(_REGEX_ERROR) from None
-
-
-def alias_matches(uri: str, fake: str) -> int:
-    """mod_alias's prefix test: runs of '/' match runs of '/'; returns the matched length or 0."""
-    a = u = 0
-    while a < len(fake):
-        if fake[a] == "/":
-            if u >= len(uri) or uri[u] != "/":
-                return 0
-            while a < len(fake) and fake[a] == "/":
-                a += 1
-            while u < len(uri) and uri[u] == "/":
-                u += 1
-        else:
-            if u >= len(uri) or uri[u] != fake[a]:
-                return 0
-            a += 1
-            u += 1
-    if fake and fake[-1] != "/" and u < len(uri) and uri[u] != "/":
-        return 0
-    return u
 
 
 def _warn_overlap(cmd: Command, fake: str) -> None:
@@ -276,20 +256,7 @@ DIRECTIVES: tuple[DirectiveSpec, ...] = (
 
 # --- hooks ---------------------------------------------------------------------------------
 
-_SUBSTITUTION = re.compile(r"\\([$&])|\$([0-9])")
 _EXPR_VARIABLE = re.compile(r"%\{([^}]*)\}")
-
-
-def substitute(template: str, match: re.Match[str]) -> str:
-    """ap_pregsub: $0..$9 become the match's groups; a backslash protects a '$'."""
-
-    def one(found: re.Match[str]) -> str:
-        if found.group(1):
-            return found.group(1)
-        number = int(found.group(2))
-        return (match.group(number) or "") if number <= (match.re.groups or 0) else ""
-
-    return _SUBSTITUTION.sub(one, template)
 
 
 def expression_string(request: Request, text: str) -> str:

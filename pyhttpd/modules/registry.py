@@ -43,6 +43,7 @@ SHARED_MODULES: dict[str, str] = {
     "reqtimeout_module": "pyhttpd.modules.mod_reqtimeout",
     "setenvif_module": "pyhttpd.modules.mod_setenvif",
     "status_module": "pyhttpd.modules.mod_status",
+    "wsgi_module": "pyhttpd.modules.mod_wsgi",
 }
 
 
