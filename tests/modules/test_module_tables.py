@@ -195,6 +195,14 @@ BAD = [
     (("status",), "<VirtualHost *:80>\nExtendedStatus Off\n</VirtualHost>\n", 2,
      "ExtendedStatus cannot occur within <VirtualHost> section"),
     (("status",), "SeeRequestTail maybe\n", 1, "SeeRequestTail must be On or Off"),
+    # mod_cgi and mod_cgid
+    (("cgi",), "CGIScriptTimeout abc\n", 1, "CGIScriptTimeout has wrong format"),
+    (("cgi",), "ScriptLog a b\n", 1,
+     "ScriptLog takes one argument, the name of a log for script debugging info"),
+    (("cgid",), "ScriptSock\n", 1, "ScriptSock takes one argument, the name of the socket to "
+     "use for communication with the cgi daemon."),
+    (("cgid",), "CGIScriptTimeout 5\n", 1, "Invalid command 'CGIScriptTimeout', perhaps "
+     "misspelled or defined by a module not included in the server configuration"),
     # mod_reqtimeout
     (("reqtimeout",), "RequestReadTimeout header\n", 1,
      "Invalid RequestReadTimeout parameter. Parameter must be in the form 'key=value'"),
