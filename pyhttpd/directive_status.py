@@ -31,7 +31,8 @@ ACTED_ON: frozenset[str] = frozenset(
         "IndexHeadInsert",
         "Alias", "AliasMatch", "ScriptAlias", "ScriptAliasMatch", "Redirect", "RedirectMatch",
         "RedirectTemp", "RedirectPermanent",
-        "CGIScriptTimeout",
+        "CGIScriptTimeout", "ProxyPass", "ProxyPassReverse", "ProxyPreserveHost", "ProxyTimeout",
+        "ProxyAddHeaders",
         # core, http_core, log_config and reqtimeout, acted on by the connection engine and core
         "<VirtualHost", "<Directory", "<DirectoryMatch", "<Files", "<FilesMatch", "<Location",
         "<LocationMatch", "ServerName", "ServerAlias", "DocumentRoot", "ErrorLog", "LogLevel",

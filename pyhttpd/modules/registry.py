@@ -41,6 +41,8 @@ SHARED_MODULES: dict[str, str] = {
     "filter_module": "pyhttpd.modules.mod_filter",
     "headers_module": "pyhttpd.modules.mod_headers",
     "mime_module": "pyhttpd.modules.mod_mime",
+    "proxy_module": "pyhttpd.modules.mod_proxy",
+    "proxy_http_module": "pyhttpd.modules.mod_proxy_http",
     "remoteip_module": "pyhttpd.modules.mod_remoteip",
     "reqtimeout_module": "pyhttpd.modules.mod_reqtimeout",
     "setenvif_module": "pyhttpd.modules.mod_setenvif",
