@@ -145,6 +145,22 @@ class Script:
                 return
             self.buffer += data
 
+    def read_at_hand(self, limit: int = STEP) -> bool:
+        """What stdout holds without waiting (up to `limit`); True when that is all of it.
+
+        Apache's content-length filter does the same before the first write: a short script
+        that is already done gets a Content-Length instead of a chunked body.
+        """
+        while len(self.buffer) < limit:
+            ready, _, _ = select.select([self.stdout], [], [], 0)
+            if not ready:
+                return False
+            data = os.read(self.stdout, STEP)
+            if not data:
+                return True
+            self.buffer += data
+        return False
+
     def chunks(self) -> Iterator[bytes]:
         """The body: what followed the headers, then stdout as it comes."""
         if self.buffer:

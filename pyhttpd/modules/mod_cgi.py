@@ -182,6 +182,10 @@ def cgi_handler(request: Request) -> int:
                 if location.startswith("/"):
                     return _local_redirect(request, location)
                 raise HttpError(302, close=False)
+            if script.read_at_hand():  # all there already: sent with a Content-Length
+                request.body = bytes(script.buffer)
+                script.close()
+                return OK
     except BaseException:
         script.close()
         raise

@@ -244,8 +244,7 @@ def test_status_header_and_fields(root: ServerRoot) -> None:
     assert status_of(response) == 418
     headers = headers_of(response)
     assert headers["x-custom"] == "yes, again" and headers["content-type"] == "text/plain"
-    assert headers["transfer-encoding"] == "chunked"
-    assert body_of(response) == b"teapot\n"
+    assert body_of(response) == b"teapot\n"  # chunked, or with a length when it was all there
 
 
 def test_absolute_location_is_a_302(root: ServerRoot) -> None:
