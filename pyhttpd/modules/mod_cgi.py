@@ -5,12 +5,12 @@ at the bottom, in Apache's order: ExecCGI (or a ScriptAlias) or 403 AH02809, a s
 (404 AH02811) and is no directory (403 AH02812), path info unless AcceptPathInfo is off (404
 AH02813); then the environment (pyhttpd.http.cgi_env), the process (cgi_script.Script), the body
 to stdin, the header block (pyhttpd.http.script_headers) and stdout streamed to the client. A
-Location path with no Status is a local redirect (GET, run again from translate_name); any other
-Location a 302. nph- scripts are not parsed by Apache; here their status line and fields are read
-and the rest streamed (the engine still writes the head and frames the body). The same module
-answers `LoadModule cgid_module`, as Debian loads cgid under threaded MPMs: one process model
-(subprocess from the serving thread) is safe under all three MPMs. Runs in the thread serving
-the request.
+Location path with status 200 is a local redirect (GET, run again from translate_name); any
+other Location a 302. An nph- script's output goes to the client as it comes, head included, and
+the connection closes after it (a raw StreamBody). A script already done when its headers are read
+is sent with a Content-Length. The same module answers `LoadModule cgid_module`, as Debian loads
+cgid under threaded MPMs: one process model (subprocess from the serving thread) is safe under
+all three MPMs. Runs in the thread serving the request.
 """
 
 from __future__ import annotations
@@ -120,7 +120,7 @@ def _environment(request: Request) -> dict[str, str]:
     return cgi_environment(request, software)
 
 
-def _local_redirect(request: Request, location: str) -> int:
+def _local_redirect(request: Request, location: str) -> None:
     """The script named a path: the request becomes a GET for it, without its body."""
     head = request.head
     headers = Headers((n, v) for n, v in head.headers if n.lower() != "content-length")
@@ -133,24 +133,34 @@ def _local_redirect(request: Request, location: str) -> int:
         raise HttpError(status, close=False)
     if request.hooks.run(Phase.HANDLER, request) == DECLINED:
         raise HttpError(404, f"no handler for {request.uri}", "AH00128", close=False)
-    return OK
 
 
-def _nph_head(request: Request, script: Script) -> None:
-    """An nph- script's own status line and fields (the engine writes the head)."""
-    lines = script.lines()
-    status_line = next(lines, b"").decode("latin-1").split(" ", 2)
-    if len(status_line) > 1 and status_line[1][:3].isdigit():
-        request.status = int(status_line[1][:3])
-    for raw in lines:
-        line = raw.rstrip(b"\r\n").decode("latin-1")
-        if not line:
-            break
-        name, _, value = line.partition(":")
-        if name.lower() == "content-type":
-            request.content_type = value.strip()
-        elif name.lower() not in ("date", "server", "connection", "transfer-encoding"):
-            request.headers_out.add(name, value.strip())
+def _answer(request: Request, script: Script, name: str) -> bool:
+    """Read the script's headers and act on them; True when the response is complete."""
+    if name.startswith("nph-"):  # not parsed: its output is the response, as it comes
+        request.body = StreamBody(script.chunks(), script.close, raw=True)
+        return True
+    try:
+        scan_script_headers(request, script.lines(), name)
+    except ScriptHeaderError as error:
+        request.log_error("error", "cgi", error.message)
+        raise HttpError(error.status, close=False) from None
+    if TRUST_LENGTH not in request.environment:
+        request.headers_out.remove("Content-Length")
+    request.headers_out.remove("Transfer-Encoding")
+    location = request.headers_out.get("Location")
+    if location and request.status == 200:
+        script.discard_output()
+        script.close()
+        if location.startswith("/"):
+            _local_redirect(request, location)
+            return True
+        raise HttpError(302, close=False)
+    if script.read_at_hand():  # all there already: sent with a Content-Length
+        request.body = bytes(script.buffer)
+        script.close()
+        return True
+    return False
 
 
 def cgi_handler(request: Request) -> int:
@@ -158,34 +168,13 @@ def cgi_handler(request: Request) -> int:
         return DECLINED
     _check(request)
     filename = request.filename or ""
-    name = os.path.basename(filename)
     script = Script.start(
         request, build_argv(filename, request.query), _environment(request), _timeout(request)
     )
     try:
         script.feed_body()
-        if name.startswith("nph-"):
-            _nph_head(request, script)
-        else:
-            try:
-                scan_script_headers(request, script.lines(), name)
-            except ScriptHeaderError as error:
-                request.log_error("error", "cgi", error.message)
-                raise HttpError(error.status, close=False) from None
-            if TRUST_LENGTH not in request.environment:
-                request.headers_out.remove("Content-Length")
-            request.headers_out.remove("Transfer-Encoding")
-            location = request.headers_out.get("Location")
-            if location and request.status == 200:
-                script.discard_output()
-                script.close()
-                if location.startswith("/"):
-                    return _local_redirect(request, location)
-                raise HttpError(302, close=False)
-            if script.read_at_hand():  # all there already: sent with a Content-Length
-                request.body = bytes(script.buffer)
-                script.close()
-                return OK
+        if _answer(request, script, os.path.basename(filename)):
+            return OK
     except BaseException:
         script.close()
         raise
