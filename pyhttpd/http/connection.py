@@ -56,6 +56,8 @@ from pyhttpd.version import APACHE_COMPAT, __version__
 
 RECV_SIZE = 65536
 SMALL_BODY = 64 * 1024
+LINGER = 2.0  # seconds a closing connection reads what its client still sends
+PREREAD_BODY = 64 * 1024  # body bytes the event listener reads before a worker takes over
 FILE_CHUNK = 256 * 1024  # read-and-write step when EnableSendfile is Off
 # pyhttpd's own guard for LimitRequestFields 0 (unlimited in Apache): a head still incomplete
 # after this many field lines' worth of bytes is refused like too many fields.
@@ -146,6 +148,8 @@ class Connection:
         # running since the head's first byte (or the accept), and the last read's time.
         self._head_deadline: Deadline | None = None
         self._head_started = False
+        self._feeding_body = False  # the head is whole; its small body is being read
+        self.unread_input = False  # a body left unread, or a rejected head: linger at close
         self._last_read = 0.0
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
@@ -156,19 +160,38 @@ class Connection:
         a later call (once the socket is readable) reads the next request at once.
         """
         try:
-            return self._serve(until_idle)
+            outcome = self._serve(until_idle)
         except OSError:
             return Outcome.CLOSE
         except Exception as error:  # noqa: BLE001 - a bug must cost one connection, not a process
             self._log_exception("the connection engine", error)
             return Outcome.CLOSE
+        if outcome is Outcome.CLOSE and (self.unread_input or self.buffer):
+            self._lingering_close()
+        return outcome
+
+    def _lingering_close(self) -> None:
+        """Apache's ap_lingering_close, for a connection closed with input still coming: send
+        our FIN, then read and drop what the client still sends (up to LINGER seconds), so the
+        kernel does not answer it with a reset that can destroy the response in the client's
+        buffer (a 413 to an upload, an error to a pipelined batch)."""
+        try:
+            self.sock.shutdown(socket.SHUT_WR)
+            deadline = time.monotonic() + LINGER
+            while (left := deadline - time.monotonic()) > 0:
+                self.sock.settimeout(left)
+                if not self.sock.recv(RECV_SIZE):
+                    return
+        except OSError:
+            return
 
     # --- the event listener's asynchronous head reading ----------------------------------------
 
     def feed_nonblocking(self) -> str:
         """Listener thread: read what the socket has without waiting; "ready" once a whole head
-        (or one the engine will refuse) is buffered, "waiting" for more, "closed" on EOF or a
-        socket error. The buffer is not consumed: `serve` parses the head again."""
+        (or one the engine will refuse) is buffered, with its body too when the body is small
+        (PREREAD_BODY), "waiting" for more, "closed" on EOF or a socket error. The buffer is not
+        consumed: `serve` parses the head again."""
         now = time.monotonic()
         if not self._head_started:
             self._head_started = True
@@ -195,11 +218,38 @@ class Connection:
         if len(self.buffer) > self.head_guard:
             return "ready"
         try:
-            if parse_head(self.buffer, self.limits) is None:
+            parsed = parse_head(self.buffer, self.limits)
+            if parsed is None:
+                return "waiting"
+            head, consumed = parsed
+            if self._body_incomplete(head, consumed, now):
                 return "waiting"
         except HttpError:
             pass  # the worker answers it
         return "ready"
+
+    def _body_incomplete(self, head: RequestHead, consumed: int, now: float) -> bool:
+        """Whether the listener should wait for more of this head's body: a body still arriving
+        and smaller than PREREAD_BODY so far, unless the client waits for 100 Continue. The
+        wait runs under the body stage's deadline (slow bodies hold no worker either)."""
+        framing = body_framing(head)
+        arrived = len(self.buffer) - consumed
+        if framing.kind is BodyKind.NONE or arrived >= PREREAD_BODY:
+            return False
+        if (head.headers.get("Expect") or "").lower() == "100-continue":
+            return False
+        if framing.kind is BodyKind.LENGTH:
+            incomplete = arrived < framing.length
+        else:
+            decoder = ChunkedDecoder()
+            decoder.feed(bytearray(self.buffer[consumed:]))
+            incomplete = not decoder.done
+        if incomplete and not self._feeding_body:
+            self._feeding_body = True
+            self._last_read = now
+            if self.read_timeouts is not None:
+                self._head_deadline = start(self.read_timeouts.body, now)
+        return incomplete
 
     def head_deadline(self) -> float:
         """When the head being fed must be complete (time.monotonic): the header stage, or
@@ -212,14 +262,18 @@ class Connection:
         """The head is handed to a worker: the next one starts its own deadline."""
         self._head_started = False
         self._head_deadline = None
+        self._feeding_body = False
 
     def expire_head(self) -> Outcome:
         """Worker thread: the fed head missed its deadline; answer as `_read_head` does (408 once
         the request line is in, else a silent close) and close."""
         deadline = self._head_deadline
+        feeding_body = self._feeding_body
         self.head_fed()
         try:
             try:
+                if feeding_body:
+                    self._body_timeout(deadline)
                 self._header_timeout(deadline)
             except HttpError as error:
                 self._reject(error)
@@ -301,16 +355,19 @@ class Connection:
             self._run_all(Phase.LOG_TRANSACTION, request)
         return None
 
-    def _body_input(self, head: RequestHead, limit: int) -> BodyInput:
-        """The request's body, read on demand; a Content-Length over `limit` is 413 at once."""
+    def _body_input(self, request: Request) -> BodyInput:
+        """The request's body, read on demand under its location's LimitRequestBody."""
+        head = request.head
         framing = body_framing(head)
         if framing.kind is BodyKind.NONE:
             return BodyInput.empty()
-        decoder: LengthDecoder | ChunkedDecoder
-        if framing.kind is BodyKind.LENGTH:
-            decoder = LengthDecoder(framing.length, limit)
-        else:
-            decoder = ChunkedDecoder(limit)
+
+        def decoder() -> LengthDecoder | ChunkedDecoder:
+            limit = int(request.per_dir.get("LimitRequestBody"))
+            if framing.kind is BodyKind.LENGTH:
+                return LengthDecoder(framing.length, limit)
+            return ChunkedDecoder(limit)
+
         deadline: Deadline | None = None
 
         def fill() -> None:
@@ -357,8 +414,7 @@ class Connection:
                 self._guarded(self._prepare, request)
             finally:
                 self._started(request)
-            limit = int(request.per_dir.get("LimitRequestBody"))
-            request.body_input = self._body_input(head, limit)
+            request.body_input = self._body_input(request)
             self._guarded(self._process, request)
         except HttpError as error:
             self._error_response(request, error)
@@ -380,6 +436,7 @@ class Connection:
                 request.notes["close"] = True
         except HttpError as error:
             self._error_response(request, error)
+        self.unread_input = not body_input.done
 
     def _prime_stream(self, request: Request) -> None:
         """Pull a streamed body's first chunk before the head is written: a handler's iterable
@@ -561,6 +618,7 @@ class Connection:
 
         The access log gets the request line as it arrived, when a whole one did (as Apache's).
         """
+        self.unread_input = True
         pending = bytes(self.buffer.lstrip(b"\r\n"))
         line = pending.split(b"\n", 1)[0] if b"\n" in pending else b""
         request_line = line.rstrip(b"\r")[: self.limits.request_line].decode("latin-1")
