@@ -19,8 +19,8 @@ import pytest
 
 from pyhttpd.http.cgi_env import header_variable
 from pyhttpd.modules.mod_cgi import build_argv
+from tests.harness.master import error_log, master
 from tests.harness.server import ServerRoot, running_server, status_of, wait_until
-from tests.server.test_master import error_log, master
 
 ENV_PY = f"""#!{sys.executable}
 import os, sys

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.harness.master import error_log, master
 from tests.harness.server import ServerRoot, free_port, running_server, wait_until
-from tests.server.test_master import error_log, master
 
 BIG = bytes(range(256)) * 4096  # 1 MB
 
