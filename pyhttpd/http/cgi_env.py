@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 
-from pyhttpd.http.redirect import server_name, signature, sub_request
+from pyhttpd.http.redirect import server_name, server_port, signature, sub_request
 from pyhttpd.http.request import Request
 
 # request.notes keys written by mod_alias (ap_set_context_info) and read here.
@@ -46,21 +46,6 @@ def document_root(request: Request) -> str:
     if not os.path.isabs(root):
         root = os.path.join(request.config.server_root, root)
     return root.rstrip("/") or "/"
-
-
-def server_port(request: Request) -> int:
-    """ap_get_server_port: Host's port (UseCanonicalName Off), ServerName's, else the local one."""
-    canonical = str(request.per_dir.get("UseCanonicalName") or "off").lower()
-    sources = [str(request.server.get("ServerName") or "")]
-    if canonical != "on":
-        sources.insert(0, (request.head.headers.get("Host") or "").strip())
-    for text in sources:
-        tail = text[text.find("]") + 1 :] if text.startswith("[") else text
-        if ":" in tail and tail.rsplit(":", 1)[1].isdigit():
-            return int(tail.rsplit(":", 1)[1])
-        if text and canonical != "on":
-            break  # a Host without a port: the connection's port, as Apache
-    return request.local[1]
 
 
 def common_variables(request: Request, server_software: str) -> dict[str, str]:
