@@ -10,7 +10,9 @@ StreamBody without its hop-by-hop fields, Location-like fields rewritten by Prox
 Backend connections are kept per thread (one idle http.client connection per backend) and reused;
 a kept connection the backend closed meanwhile is replaced once. Refused connections are 503
 (AH00957, AH01114); a backend that closes, breaks or stays silent past ProxyTimeout is Apache's
-502 Proxy Error (AH01102, AH00898). Runs in the thread serving the request.
+502 Proxy Error (AH01102, AH00898) — except that a broken backend on a client connection that
+already carried a request closes it without an answer, as Apache does so that clients retry.
+Runs in the thread serving the request.
 """
 
 from __future__ import annotations
@@ -138,6 +140,10 @@ def _response_headers(request: Request, response: http.client.HTTPResponse) -> N
     reverse = tuple(request.notes.get(PROXY_REVERSE_NOTE) or ())
     mapped = {name.lower() for name in REVERSE_MAPPED}
     request.status = response.status
+    if response.version < 11:  # an HTTP/1.0 backend: Apache closes the client's connection too
+        request.notes["close"] = True
+    if response.getheader("Transfer-Encoding"):  # never both, to mitigate response splitting
+        skipped |= {"content-length"}
     for name, value in response.getheaders():
         lowered = name.lower()
         if lowered in skipped:
@@ -194,12 +200,18 @@ def make_handler(pool: BackendPool):  # noqa: ANN201 - a hook
                 fresh_body = request.body_input.bytes_read == 0
                 if reused and attempt == 0 and fresh_body and not isinstance(error, TimeoutError):
                     continue  # the kept connection had been closed by the backend: once more
-                why = _TIMED_OUT if isinstance(error, TimeoutError) else _BROKEN
+                timed_out = isinstance(error, TimeoutError)
+                why = _TIMED_OUT if timed_out else _BROKEN
                 request.log_error(
                     "error",
                     "proxy_http",
                     f"{why}: AH01102: error reading status line from remote server {host}:{port}",
                 )
+                if request.notes.get("keepalives") and not timed_out:
+                    # Apache closes a kept client connection without an answer, so that the
+                    # client may retry (AH01104); the first request on one gets the 502
+                    request.body = StreamBody((), raw=True)
+                    return OK
                 return _proxy_error(request, 502, "Error reading from remote server")
         _response_headers(request, response)
         stream = BackendStream(pool, host, port, connection, response)

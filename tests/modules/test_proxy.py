@@ -320,6 +320,12 @@ def test_backend_closing_is_a_502(client: Client, root: ServerRoot, backend: Bac
     assert logged(root, "AH00898: Error reading from remote server returned by /back/close")
 
 
+def test_backend_closing_on_a_kept_client_connection_closes_it(client: Client) -> None:
+    assert client.send("GET /back/first HTTP/1.1\nHost: x\n\n")[0] == 200
+    client.sock.sendall(b"GET /back/close HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert client.file.read() == b""  # no answer: the client may retry (Apache's AH01104)
+
+
 def test_backend_silent_past_proxy_timeout_is_a_502(client: Client, root: ServerRoot) -> None:
     status, _, body = client.send("GET /back/slow HTTP/1.1\nHost: x\n\n")
     assert (status, body) == (502, PAGE_502)
