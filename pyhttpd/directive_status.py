@@ -30,7 +30,7 @@ ACTED_ON: frozenset[str] = frozenset(
         "AddDescription", "DefaultIcon", "HeaderName", "ReadmeName", "IndexStyleSheet",
         "IndexHeadInsert",
         "Alias", "AliasMatch", "ScriptAlias", "ScriptAliasMatch", "Redirect", "RedirectMatch",
-        "RedirectTemp", "RedirectPermanent",
+        "RedirectTemp", "RedirectPermanent", "ExtendedStatus", "SeeRequestTail",
         "CGIScriptTimeout", "ProxyPass", "ProxyPassReverse", "ProxyPreserveHost", "ProxyTimeout",
         "ProxyAddHeaders",
         # core, http_core, log_config and reqtimeout, acted on by the connection engine and core

@@ -456,7 +456,9 @@ class Connection:
     def _started(self, request: Request) -> None:
         if self.observer is not None:
             head = request.head
-            vhost = str(request.server.get("ServerName") or "")
+            name = str(request.server.get("ServerName") or "")
+            name = name.rsplit(":", 1)[0] if name.count(":") == 1 else name  # host:port
+            vhost = f"{name}:{self.local[1]}"
             client = self.client[0]
             protocol = "HTTP/{}.{}".format(*head.version)
             self.observer.request_started(head.request_line, client, vhost, protocol)
