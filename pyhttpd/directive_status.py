@@ -33,6 +33,8 @@ ACTED_ON: frozenset[str] = frozenset(
         "RedirectTemp", "RedirectPermanent", "ExtendedStatus", "SeeRequestTail",
         "WSGIScriptAlias", "WSGIScriptAliasMatch", "WSGIPythonPath", "WSGIPythonHome",
         "WSGICallableObject", "WSGIScriptReloading", "WSGIChunkedRequest", "WSGIPassAuthorization",
+        "CGIScriptTimeout", "ProxyPass", "ProxyPassReverse", "ProxyPreserveHost", "ProxyTimeout",
+        "ProxyAddHeaders",
         # core, http_core, log_config and reqtimeout, acted on by the connection engine and core
         "<VirtualHost", "<Directory", "<DirectoryMatch", "<Files", "<FilesMatch", "<Location",
         "<LocationMatch", "ServerName", "ServerAlias", "DocumentRoot", "ErrorLog", "LogLevel",

@@ -652,6 +652,9 @@ class Connection:
         headers = request.headers_out
         body = request.body
         no_body = request.header_only or request.status in (204, 304)
+        if isinstance(body, StreamBody) and body.raw:  # nph-: the handler's bytes, as they are
+            request.bytes_sent = self._write_stream(b"", body, Headers(), request)[0]
+            return False
         if isinstance(body, StreamBody) and "Content-Length" not in headers:
             if head.version >= (1, 1) and not no_body:
                 headers.set("Transfer-Encoding", "chunked")

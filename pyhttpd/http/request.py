@@ -37,10 +37,13 @@ class StreamBody:
     The engine writes each chunk as it comes: exactly Content-Length bytes when the handler set
     one, else chunked for HTTP/1.1 and close-delimited for HTTP/1.0. `close` runs once, always,
     even when no chunk is asked for (HEAD, 304) — PEP 3333's rule, and a CGI child's reaping.
+    A `raw` body is the whole response, head included (an nph- CGI script): the engine writes
+    its bytes as they are, adds nothing, and closes the connection after it.
     """
 
     chunks: Iterable[bytes]
     close: Callable[[], None] | None = None
+    raw: bool = False
 
     def finish(self) -> None:
         close, self.close = self.close, None

@@ -32,6 +32,7 @@ from pyhttpd.config.lookup import merge, sections_for
 from pyhttpd.config.module import Module
 from pyhttpd.errors import DirectiveError, HttpError
 from pyhttpd.http.alias_match import alias_matches, substitute
+from pyhttpd.http.cgi_env import CONTEXT_PREFIX_NOTE, CONTEXT_ROOT_NOTE
 from pyhttpd.http.phases import DECLINED, OK, HookContext, Hooks, Order, Phase
 from pyhttpd.http.redirect import construct_url, escape_path
 from pyhttpd.http.request import Request
@@ -297,11 +298,15 @@ def _try_list(
             continue
         real = entry.url if is_redirect else entry.real
         found: str | None = None
+        context: tuple[str, str] | None = None
         if entry.regex is not None:
             match = entry.regex.search(request.uri)
             if match is None:
                 continue
             found = substitute(real, match) if real else ""
+            if found and not is_redirect:
+                tail = len(request.uri) - match.end()
+                context = request.uri[: match.end()], found[: max(len(found) - tail, 0)]
             if found and is_redirect:
                 parts = urlsplit(found)
                 rest = parts._replace(query="", fragment="").geturl()
@@ -313,11 +318,17 @@ def _try_list(
                 continue
             tail = request.uri[length:]
             found = (real or "") + (escape_path(tail) if is_redirect else tail)
+            context = entry.fake, real or ""
         if not is_redirect and entry.handler:
             request.handler = entry.handler
             request.notes["alias-forced-type"] = entry.handler
         if not is_redirect and not os.path.isabs(found):
             found = os.path.join(request.config.server_root, found)
+        if not is_redirect and context is not None:  # ap_set_context_info, for CGI
+            prefix, root = context
+            if not os.path.isabs(root):
+                root = os.path.join(request.config.server_root, root)
+            request.notes[CONTEXT_PREFIX_NOTE], request.notes[CONTEXT_ROOT_NOTE] = prefix, root
         return found, getattr(entry, "status", 0)
     return None
 

@@ -32,6 +32,8 @@ SHARED_MODULES: dict[str, str] = {
     "authz_core_module": "pyhttpd.modules.mod_authz_core",
     "authz_host_module": "pyhttpd.modules.mod_authz_host",
     "autoindex_module": "pyhttpd.modules.mod_autoindex",
+    "cgi_module": "pyhttpd.modules.mod_cgi",
+    "cgid_module": "pyhttpd.modules.mod_cgi:CGID_MODULE",
     "deflate_module": "pyhttpd.modules.mod_deflate",
     "dir_module": "pyhttpd.modules.mod_dir",
     "env_module": "pyhttpd.modules.mod_env",
@@ -39,6 +41,8 @@ SHARED_MODULES: dict[str, str] = {
     "filter_module": "pyhttpd.modules.mod_filter",
     "headers_module": "pyhttpd.modules.mod_headers",
     "mime_module": "pyhttpd.modules.mod_mime",
+    "proxy_module": "pyhttpd.modules.mod_proxy",
+    "proxy_http_module": "pyhttpd.modules.mod_proxy_http",
     "remoteip_module": "pyhttpd.modules.mod_remoteip",
     "reqtimeout_module": "pyhttpd.modules.mod_reqtimeout",
     "setenvif_module": "pyhttpd.modules.mod_setenvif",
@@ -62,11 +66,14 @@ class ModuleRegistry:
         return tuple(_import(path) for path in self.static.values())
 
     def shared_modules(self) -> tuple[Module, ...]:
-        return tuple(_import(path) for path in self.shared.values())
+        """Every loadable module once (a second name such as cgid_module is left out)."""
+        return tuple(_import(path) for path in self.shared.values() if ":" not in path)
 
 
 def _import(dotted: str) -> Module:
-    module = importlib.import_module(dotted).MODULE
+    """`package.module` (its MODULE) or `package.module:NAME` (a second name, such as cgid)."""
+    path, _, attribute = dotted.partition(":")
+    module = getattr(importlib.import_module(path), attribute or "MODULE")
     assert isinstance(module, Module), dotted
     return module
 

@@ -214,6 +214,26 @@ BAD = [
      "WSGI process group not yet configured."),
     (("wsgi",), "<VirtualHost *:80>\nWSGIRestrictEmbedded On\n</VirtualHost>\n", 2,
      "WSGIRestrictEmbedded cannot occur within <VirtualHost> section"),
+    # mod_cgi and mod_cgid
+    (("cgi",), "CGIScriptTimeout abc\n", 1, "CGIScriptTimeout has wrong format"),
+    (("cgi",), "ScriptLog a b\n", 1,
+     "ScriptLog takes one argument, the name of a log for script debugging info"),
+    (("cgid",), "ScriptSock\n", 1, "ScriptSock takes one argument, the name of the socket to "
+     "use for communication with the cgi daemon."),
+    (("cgid",), "CGIScriptTimeout 5\n", 1, "Invalid command 'CGIScriptTimeout', perhaps "
+     "misspelled or defined by a module not included in the server configuration"),
+    # mod_proxy (and mod_proxy_http, which has no directives of its own)
+    (("proxy", "proxy_http"), "ProxyPass /x\n", 1,
+     "ProxyPass|ProxyPassMatch needs a path when not defined in a location"),
+    (("proxy",), "<Location /l>\nProxyPass /l http://a/\n</Location>\n", 2,
+     "ProxyPass|ProxyPassMatch can not have a path when defined in a location."),
+    (("proxy",), "ProxyPass /x http://a/ foo\n", 1,
+     "Invalid ProxyPass|ProxyPassMatch parameter. Parameter must be in the form 'key=value'."),
+    (("proxy",), "ProxyPass /x y\n", 1, "ProxyPass URL must be absolute!: y"),
+    (("proxy",), "ProxyTimeout 0\n", 1, "Proxy Timeout must be at least 1 second."),
+    (("proxy",), "ProxyPassReverse http://a/\n", 1,
+     "ProxyPassReverse needs a path when not defined in a location"),
+    (("proxy",), "ProxyPreserveHost maybe\n", 1, "ProxyPreserveHost must be On or Off"),
     # mod_reqtimeout
     (("reqtimeout",), "RequestReadTimeout header\n", 1,
      "Invalid RequestReadTimeout parameter. Parameter must be in the form 'key=value'"),

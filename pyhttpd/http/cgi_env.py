@@ -1,0 +1,120 @@
+"""The CGI/1.1 environment of a request (RFC 3875) as Apache builds it in util_script.c.
+
+`cgi_environment` is ap_add_common_vars followed by ap_add_cgi_vars: the request's own
+environment (SetEnv, PassEnv, SetEnvIf...), then HTTP_* for every request header but the
+credentials (Authorization, Proxy-Authorization) and `Proxy` (httpoxy), then the server, client,
+document-root and script variables. A header whose name holds anything but letters, digits and
+'-' is not exported, as in Apache. The context notes are what mod_alias records when an alias
+maps the URL (Apache's ap_set_context_info); without them the context is the DocumentRoot.
+
+Shared by every module that runs a script the CGI way (mod_cgi today). Reads the Request and
+this process's PATH only; runs in the thread serving the request.
+"""
+
+from __future__ import annotations
+
+import os
+
+from pyhttpd.http.redirect import server_name, server_port, signature, sub_request
+from pyhttpd.http.request import Request
+
+# request.notes keys written by mod_alias (ap_set_context_info) and read here.
+CONTEXT_PREFIX_NOTE = "context_prefix"
+CONTEXT_ROOT_NOTE = "context_document_root"
+
+DEFAULT_PATH = "/bin:/usr/bin:/usr/ucb:/usr/bsd:/usr/local/bin"  # Apache's DEFAULT_PATH
+DEFAULT_ADMIN = "[no address given]"
+_NOT_EXPORTED = frozenset({"authorization", "proxy-authorization", "proxy"})
+
+
+def header_variable(name: str) -> str | None:
+    """http2env: HTTP_ plus the name upper-cased with '-' as '_'; None for any other character."""
+    out = []
+    for char in name:
+        if char.isascii() and char.isalnum():
+            out.append(char.upper())
+        elif char == "-":
+            out.append("_")
+        else:
+            return None
+    return "HTTP_" + "".join(out)
+
+
+def document_root(request: Request) -> str:
+    """ap_document_root: the server's DocumentRoot, absolute, without a trailing slash."""
+    root = str(request.server.get("DocumentRoot") or "")
+    if not os.path.isabs(root):
+        root = os.path.join(request.config.server_root, root)
+    return root.rstrip("/") or "/"
+
+
+def common_variables(request: Request, server_software: str) -> dict[str, str]:
+    """ap_add_common_vars: the request's environment, its headers, the server and the client."""
+    env = dict(request.environment)
+    exported: set[str] = set()
+    for name, value in request.head.headers:
+        lowered = name.lower()
+        if lowered == "content-type":
+            env["CONTENT_TYPE"] = value
+        elif lowered == "content-length":
+            env["CONTENT_LENGTH"] = value
+        elif lowered not in _NOT_EXPORTED and (key := header_variable(name)):
+            env[key] = f"{env[key]}, {value}" if key in exported else value
+            exported.add(key)
+    root = document_root(request)
+    env.update(
+        {
+            "PATH": os.environ.get("PATH", DEFAULT_PATH),
+            "SERVER_SIGNATURE": signature(request, server_software),
+            "SERVER_SOFTWARE": server_software,
+            "SERVER_NAME": server_name(request),
+            "SERVER_ADDR": request.local[0],
+            "SERVER_PORT": str(server_port(request)),
+            "REMOTE_ADDR": request.client[0],
+            "DOCUMENT_ROOT": root,
+            "REQUEST_SCHEME": "http",
+            "CONTEXT_PREFIX": str(request.notes.get(CONTEXT_PREFIX_NOTE, "")),
+            "CONTEXT_DOCUMENT_ROOT": str(request.notes.get(CONTEXT_ROOT_NOTE, root)),
+            "SERVER_ADMIN": str(request.server.get("ServerAdmin") or DEFAULT_ADMIN),
+            "SCRIPT_FILENAME": request.filename or "",
+            "REMOTE_PORT": str(request.client[1]),
+        }
+    )
+    user = request.notes.get("user")
+    if user:
+        env["REMOTE_USER"] = str(user)
+    return env
+
+
+def original_uri(request: Request) -> str:
+    """The URI of the request line (REQUEST_URI survives internal redirects, as in Apache)."""
+    parts = request.head.request_line.split(" ")
+    return parts[1] if len(parts) > 1 else request.head.target
+
+
+def cgi_variables(request: Request) -> dict[str, str]:
+    """ap_add_cgi_vars: the protocol, method, query, URI and the script / path-info split."""
+    env = {
+        "GATEWAY_INTERFACE": "CGI/1.1",
+        "SERVER_PROTOCOL": request.head.protocol,
+        "REQUEST_METHOD": request.method,
+        "QUERY_STRING": request.query,
+        "REQUEST_URI": original_uri(request),
+    }
+    path_info = request.path_info
+    uri = request.uri
+    if path_info and uri.endswith(path_info):
+        env["SCRIPT_NAME"] = uri[: len(uri) - len(path_info)]
+    else:
+        env["SCRIPT_NAME"] = uri
+    if path_info:
+        env["PATH_INFO"] = path_info
+        looked_up = sub_request(request, path_info)
+        if looked_up.filename:
+            env["PATH_TRANSLATED"] = looked_up.filename + looked_up.path_info
+    return env
+
+
+def cgi_environment(request: Request, server_software: str) -> dict[str, str]:
+    """Everything a CGI script receives, in Apache's order (later values win)."""
+    return {**common_variables(request, server_software), **cgi_variables(request)}
