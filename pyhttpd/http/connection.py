@@ -198,6 +198,7 @@ class Connection:
             self._last_read = now
             if self.read_timeouts is not None:
                 self._head_deadline = start(self.read_timeouts.header, now)
+        ended = False  # the client half-closed: what it sent is all there will be
         try:
             self.sock.setblocking(False)
             while True:
@@ -206,7 +207,8 @@ class Connection:
                 except (BlockingIOError, InterruptedError):
                     break
                 if not data:
-                    return "closed"
+                    ended = True
+                    break
                 self.buffer += data
                 self._last_read = now
                 if self._head_deadline is not None:
@@ -220,13 +222,13 @@ class Connection:
         try:
             parsed = parse_head(self.buffer, self.limits)
             if parsed is None:
-                return "waiting"
+                return "closed" if ended else "waiting"
             head, consumed = parsed
-            if self._body_incomplete(head, consumed, now):
+            if not ended and self._body_incomplete(head, consumed, now):
                 return "waiting"
         except HttpError:
             pass  # the worker answers it
-        return "ready"
+        return "ready"  # a whole request before a half-close is answered, as Apache does
 
     def _body_incomplete(self, head: RequestHead, consumed: int, now: float) -> bool:
         """Whether the listener should wait for more of this head's body: a body still arriving

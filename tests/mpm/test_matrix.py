@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import pytest
 
 from tests.harness.master import Running, get, live_pids, master, snapshot
-from tests.harness.server import ServerRoot, wait_until
+from tests.harness.server import ServerRoot, raw_exchange, status_of, wait_until
 
 BIG = bytes(range(256)) * 1200  # 300 KB
 CONFIGS = {
@@ -117,6 +117,11 @@ def test_pipelining_three_requests(server: Server) -> None:
         answers = read_responses(sock, 3)
     assert [status for status, _, _ in answers] == [200, 404, 200]
     assert answers[0][2] == answers[2][2] == b"<h1>hello</h1>\n"
+
+
+def test_a_request_then_a_half_close_is_answered(server: Server) -> None:
+    answer = raw_exchange(server.port, b"GET /index.html HTTP/1.0\r\n\r\n")
+    assert status_of(answer) == 200 and answer.endswith(b"<h1>hello</h1>\n")
 
 
 def test_not_found_page(server: Server) -> None:

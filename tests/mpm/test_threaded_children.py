@@ -457,6 +457,18 @@ def test_feed_nonblocking_sees_the_client_leave(tmp_path: Path) -> None:
         assert wait_until(lambda: connection.feed_nonblocking() == "closed")
 
 
+def test_a_whole_request_before_a_half_close_is_answered(tmp_path: Path) -> None:
+    """`printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc` style clients send, then shut their side."""
+    with engine_pair(tmp_path) as (connection, client):
+        client.sendall(REQUEST)
+        client.shutdown(socket.SHUT_WR)
+        assert wait_until(lambda: connection.feed_nonblocking() == "ready")
+        connection.head_fed()
+        connection.serve(until_idle=True)
+        assert read_response(client)[0] == 200
+        assert connection.feed_nonblocking() == "closed"
+
+
 def test_expire_head_answers_408_once_the_request_line_is_in(tmp_path: Path) -> None:
     with engine_pair(tmp_path) as (connection, client):
         client.sendall(b"GET /index.html HTTP/1.1\r\nHost: loc")
