@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_TOOLS := curl:curl ab:apache2-utils apache2:apache2 slowhttptest:slowhttptest
+APT_TOOLS := curl:curl ab:apache2-utils htpasswd:apache2-utils apache2:apache2 slowhttptest:slowhttptest
 PYTEST_ARGS ?=
 
 .PHONY: venv system-deps run test lint fmt clean

@@ -15,6 +15,8 @@ ACTED_ON: frozenset[str] = frozenset(
         "Define", "UnDefine", "Include", "IncludeOptional", "LoadModule", "ServerRoot",
         "<IfModule", "<IfDefine", "<IfVersion", "<IfFile", "<IfDirective", "<IfSection",
         "Require", "<RequireAll", "<RequireAny", "<RequireNone", "AuthMerging", "<Limit",
+        "AuthzSendForbiddenOnFailure", "AuthType", "AuthName", "AuthBasicProvider",
+        "AuthBasicAuthoritative", "AuthUserFile",
         "<LimitExcept", "order", "allow", "deny", "Satisfy", "Options", "AllowOverride",
         "Header", "RequestHeader", "SetEnvIf", "SetEnvIfNoCase", "SetEnvIfExpr", "BrowserMatch",
         "BrowserMatchNoCase", "SetEnv", "UnsetEnv", "PassEnv", "ExpiresActive", "ExpiresByType",

@@ -31,6 +31,8 @@ class Phase(Enum):
     MAP_TO_STORAGE = "map_to_storage"
     HEADER_PARSER = "header_parser"
     ACCESS_CHECKER = "access_checker"
+    # Not a step of the walk: as Apache runs it only when authorization cannot decide without
+    # a user, mod_authz_core runs it from auth_checker (pyhttpd has no access_checker_ex).
     CHECK_USER_ID = "check_user_id"
     AUTH_CHECKER = "auth_checker"
     TYPE_CHECKER = "type_checker"
@@ -136,8 +138,7 @@ def process_request(request: Request, hooks: Hooks) -> None:
         Phase.MAP_TO_STORAGE,
         Phase.HEADER_PARSER,
         Phase.ACCESS_CHECKER,
-        Phase.CHECK_USER_ID,
-        Phase.AUTH_CHECKER,
+        Phase.AUTH_CHECKER,  # runs check_user_id when a Require needs a user (mod_authz_core)
         Phase.TYPE_CHECKER,
         Phase.FIXUPS,
     ):

@@ -26,7 +26,6 @@ _LOOKUP_PHASES = (
     Phase.TRANSLATE_NAME,
     Phase.MAP_TO_STORAGE,
     Phase.ACCESS_CHECKER,
-    Phase.CHECK_USER_ID,
     Phase.AUTH_CHECKER,
     Phase.TYPE_CHECKER,
     Phase.FIXUPS,
