@@ -28,6 +28,7 @@ the error log; nothing but the end of the connection leaves `serve`.
 
 from __future__ import annotations
 
+import itertools
 import socket
 import time
 import traceback
@@ -41,12 +42,13 @@ from pyhttpd.config.model import ServerConfig
 from pyhttpd.errorlog import ErrorLog
 from pyhttpd.errors import HttpError
 from pyhttpd.http.body import ChunkedDecoder, LengthDecoder
+from pyhttpd.http.body_input import BodyInput
 from pyhttpd.http.deadlines import Deadline, ReadTimeouts, socket_wait, start
 from pyhttpd.http.framing import BodyKind, body_framing, check_host
 from pyhttpd.http.messages import Headers, RequestHead
 from pyhttpd.http.parser import Limits, parse_head
 from pyhttpd.http.phases import Hooks, Phase, process_request
-from pyhttpd.http.request import FileBody, Request
+from pyhttpd.http.request import Body, FileBody, Request, StreamBody
 from pyhttpd.http.responses import error_document, error_page
 from pyhttpd.http.uri import parse_target
 from pyhttpd.http.writer import response_head
@@ -55,7 +57,6 @@ from pyhttpd.version import APACHE_COMPAT, __version__
 RECV_SIZE = 65536
 SMALL_BODY = 64 * 1024
 FILE_CHUNK = 256 * 1024  # read-and-write step when EnableSendfile is Off
-KEPT_BODY = 1024 * 1024  # request body bytes kept for hooks; the rest is read and discarded
 # pyhttpd's own guard for LimitRequestFields 0 (unlimited in Apache): a head still incomplete
 # after this many field lines' worth of bytes is refused like too many fields.
 UNLIMITED_FIELDS_GUARD = 1000
@@ -300,31 +301,24 @@ class Connection:
             self._run_all(Phase.LOG_TRANSACTION, request)
         return None
 
-    def _read_body(self, request: Request, head: RequestHead, limit: int) -> bytes:
-        """Read (and, past KEPT_BODY, discard) the body, within the body stage or Timeout."""
+    def _body_input(self, head: RequestHead, limit: int) -> BodyInput:
+        """The request's body, read on demand; a Content-Length over `limit` is 413 at once."""
         framing = body_framing(head)
         if framing.kind is BodyKind.NONE:
-            return b""
-        if head.version >= (1, 1) and (head.headers.get("Expect") or "").lower() == "100-continue":
-            if not self.buffer:
-                self._send_bytes(b"HTTP/1.1 100 Continue\r\n\r\n")
+            return BodyInput.empty()
         decoder: LengthDecoder | ChunkedDecoder
         if framing.kind is BodyKind.LENGTH:
             decoder = LengthDecoder(framing.length, limit)
         else:
             decoder = ChunkedDecoder(limit)
-        body = bytearray()
-        deadline = None
-        if self.read_timeouts is not None:
-            deadline = start(self.read_timeouts.body, time.monotonic())
-        while True:
-            body += decoder.feed(self.buffer)
-            if len(body) > KEPT_BODY:
-                del body[KEPT_BODY:]
-                request.notes["body_truncated"] = True
-            if decoder.done:
-                return bytes(body)
+        deadline: Deadline | None = None
+
+        def fill() -> None:
+            """Block for more body bytes, within the body stage or Timeout."""
+            nonlocal deadline
             now = time.monotonic()
+            if deadline is None and self.read_timeouts is not None:
+                deadline = start(self.read_timeouts.body, now)
             if deadline is not None and deadline.expired(now):
                 self._body_timeout(deadline)
             self.sock.settimeout(socket_wait(deadline, now, self.timeout))
@@ -337,6 +331,16 @@ class Connection:
             self.buffer += data
             if deadline is not None:
                 deadline.received(len(data))
+
+        expects = (head.headers.get("Expect") or "").lower() == "100-continue"
+        return BodyInput(
+            decoder,
+            framing.length if framing.kind is BodyKind.LENGTH else None,
+            self.buffer,
+            fill,
+            expects_continue=expects and head.version >= (1, 1),
+            send_continue=lambda: self._send_bytes(b"HTTP/1.1 100 Continue\r\n\r\n"),
+        )
 
     def _body_timeout(self, deadline: Deadline | None) -> NoReturn:
         if deadline is not None:
@@ -354,16 +358,43 @@ class Connection:
             finally:
                 self._started(request)
             limit = int(request.per_dir.get("LimitRequestBody"))
-            request.request_body = self._read_body(request, head, limit)
+            request.body_input = self._body_input(head, limit)
             self._guarded(self._process, request)
         except HttpError as error:
             self._error_response(request, error)
+        self._discard_body(request)
+        self._prime_stream(request)
         self._entity_headers(request)
         self._run_all(Phase.OUTPUT_HEADERS, request)
         keep_alive = self._send(request, head)
         self._run_all(Phase.LOG_TRANSACTION, request)
         self._finished(request)
         return keep_alive
+
+    def _discard_body(self, request: Request) -> None:
+        """Apache's ap_discard_request_body: read what the handler left, so the connection can
+        carry the next request; an error reading it (413, 408, 400) replaces the response."""
+        body_input = request.body_input
+        try:
+            if body_input.failed or not body_input.discard(request.status):
+                request.notes["close"] = True
+        except HttpError as error:
+            self._error_response(request, error)
+
+    def _prime_stream(self, request: Request) -> None:
+        """Pull a streamed body's first chunk before the head is written: a handler's iterable
+        that fails at once still gets a clean 500 (a later failure can only close)."""
+        body = request.body
+        if not isinstance(body, StreamBody) or request.header_only:
+            return
+        chunks = iter(body.chunks)
+        try:
+            first = next((chunk for chunk in chunks if chunk), b"")
+        except Exception as error:  # noqa: BLE001 - a failing body is the handler's 500
+            self._log_exception(f"the response body of {request.head.request_line!r}", error)
+            self._error_response(request, HttpError(500, close=False))
+            return
+        body.chunks = itertools.chain((first,), chunks)
 
     def _started(self, request: Request) -> None:
         if self.observer is not None:
@@ -451,6 +482,8 @@ class Connection:
         if error.close:
             request.notes["close"] = True
         request.status = error.status
+        if isinstance(request.body, StreamBody):
+            request.body.finish()
         request.notes["error_response"] = True  # ap_die: only "Header always" applies to it
         kept = Headers(
             (n, v)
@@ -519,7 +552,9 @@ class Connection:
         if head.version < (1, 1) and "keep-alive" not in tokens:
             return False
         # A response without a body needs no length to keep the connection (ap_set_keepalive).
-        return "Content-Length" in headers or status in (204, 304) or head.method == "HEAD"
+        if "Content-Length" in headers or status in (204, 304) or head.method == "HEAD":
+            return True
+        return (headers.get("Transfer-Encoding") or "").lower() == "chunked"
 
     def _reject(self, error: HttpError) -> None:
         """Answer a request whose head could not be parsed, then the connection closes.
@@ -550,29 +585,79 @@ class Connection:
             headers.setdefault("Content-Type", request.content_type)
         if isinstance(request.body, bytes) and request.status not in (204, 304):
             headers.setdefault("Content-Length", str(len(request.body)))
+        if isinstance(request.body, StreamBody):
+            headers.remove("Transfer-Encoding")  # the engine frames the stream itself
 
     def _send(self, request: Request, head: RequestHead) -> bool:
         headers = request.headers_out
         body = request.body
+        no_body = request.header_only or request.status in (204, 304)
+        if isinstance(body, StreamBody) and "Content-Length" not in headers:
+            if head.version >= (1, 1) and not no_body:
+                headers.set("Transfer-Encoding", "chunked")
+            elif not no_body:
+                request.notes["close"] = True  # HTTP/1.0: the close ends the body
         keep_alive = not request.notes.get("close") and self._keep_alive(
             head, headers, request.status
         )
         self._connection_headers(headers, head, keep_alive)
-        if head.version == (0, 9):
-            self._write_body(b"", body)  # HTTP/0.9: the body alone
-            return False
-        wire = response_head(request.status, headers, server=self.server_header)
-        if request.header_only or request.status in (204, 304):
+        wire = (
+            b""
+            if head.version == (0, 9)
+            else response_head(request.status, headers, server=self.server_header)
+        )
+        if no_body and head.version != (0, 9):
+            if isinstance(body, StreamBody):
+                body.finish()
             self._send_bytes(wire)
-        else:
-            self._write_body(wire, body)
-            request.bytes_sent = body.length if isinstance(body, FileBody) else len(body)
-        return keep_alive
+            return keep_alive
+        sent, complete = self._write_body(wire, body, headers, request)
+        request.bytes_sent = sent
+        return keep_alive and complete and head.version != (0, 9)
 
-    def _write_body(self, wire: bytes, body: bytes | FileBody) -> None:
+    def _write_body(
+        self, wire: bytes, body: Body, headers: Headers, request: Request
+    ) -> tuple[int, bool]:
+        """Write the head and body; return the body bytes sent and whether the body was whole."""
         if isinstance(body, bytes):
             self._send_bytes(wire + body)
-            return
+            return len(body), True
+        if isinstance(body, StreamBody):
+            return self._write_stream(wire, body, headers, request)
+        self._write_file(wire, body)
+        return body.length, True
+
+    def _write_stream(
+        self, wire: bytes, body: StreamBody, headers: Headers, request: Request
+    ) -> tuple[int, bool]:
+        """Each chunk as it comes: Content-Length bytes exactly, else chunked or close-delimited."""
+        declared = headers.get("Content-Length")
+        length = int(declared) if declared and declared.isdigit() else None
+        chunked = (headers.get("Transfer-Encoding") or "").lower() == "chunked"
+        sent = 0
+        try:
+            for chunk in body.chunks:
+                if length is not None:
+                    chunk = chunk[: length - sent]
+                if not chunk:
+                    continue
+                framed = b"%x\r\n%b\r\n" % (len(chunk), chunk) if chunked else chunk
+                self._send_bytes(wire + framed)
+                wire = b""
+                sent += len(chunk)
+                if length is not None and sent >= length:
+                    break
+        except OSError:
+            raise
+        except Exception as error:  # noqa: BLE001 - the head is out: all we can do is close
+            self._log_exception(f"the response body of {request.head.request_line!r}", error)
+            return sent, False
+        finally:
+            body.finish()
+        self._send_bytes(wire + (b"0\r\n\r\n" if chunked else b""))
+        return sent, length is None or sent == length
+
+    def _write_file(self, wire: bytes, body: FileBody) -> None:
         with open(body.path, "rb") as handle:
             if body.length <= SMALL_BODY:
                 handle.seek(body.offset)

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from pyhttpd.config.model import ServerConfig, Settings, VirtualHost
 from pyhttpd.errorlog import ErrorLog
+from pyhttpd.http.body_input import BodyInput
 from pyhttpd.http.messages import Headers, RequestHead
 from pyhttpd.http.phases import Hooks
 
@@ -26,6 +28,27 @@ class FileBody:
     offset: int
     length: int
     sendfile: bool = False
+
+
+@dataclass
+class StreamBody:
+    """A response body produced while it is sent (CGI output, a WSGI iterable, a proxied reply).
+
+    The engine writes each chunk as it comes: exactly Content-Length bytes when the handler set
+    one, else chunked for HTTP/1.1 and close-delimited for HTTP/1.0. `close` runs once, always,
+    even when no chunk is asked for (HEAD, 304) — PEP 3333's rule, and a CGI child's reaping.
+    """
+
+    chunks: Iterable[bytes]
+    close: Callable[[], None] | None = None
+
+    def finish(self) -> None:
+        close, self.close = self.close, None
+        if close is not None:
+            close()
+
+
+Body = bytes | FileBody | StreamBody
 
 
 @dataclass
@@ -47,8 +70,8 @@ class Request:
     handler: str | None = None
     status: int = 200
     headers_out: Headers = field(default_factory=Headers)
-    body: bytes | FileBody = b""
-    request_body: bytes = b""
+    body: Body = b""
+    body_input: BodyInput = field(default_factory=BodyInput.empty)
     notes: dict[str, Any] = field(default_factory=dict)
     start_time: float = field(default_factory=time.time)
     bytes_sent: int = 0  # body bytes written, for %b / %B

@@ -14,20 +14,17 @@ import select
 import signal
 import socket
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from pyhttpd.config import load
-from pyhttpd.errorlog import ErrorLog
 from pyhttpd.errors import HttpError
-from pyhttpd.http.connection import Generation, Outcome, serve_connection
+from pyhttpd.http.connection import Outcome
 from pyhttpd.http.parser import Limits, parse_head
-from pyhttpd.http.phases import HookContext, Hooks, Phase
-from pyhttpd.modules.registry import default_registry
+from pyhttpd.http.phases import Phase
+from tests.harness.engine import engine_generation, serve_once
 from tests.harness.server import ServerRoot, raw_exchange, running_server, status_of, wait_until
 
 CUT_OFF = 8.0  # generous bound for "the server gave up on this client"
@@ -347,46 +344,11 @@ def _broken_hook(request: object) -> int:
     raise ZeroDivisionError("a bug in a module")
 
 
-def _generation(root: ServerRoot, *phases: Phase) -> tuple[Generation, ErrorLog]:
-    config = load(str(root.write_config()), str(root.path), default_registry())
-    log = ErrorLog(str(root.path / "logs" / "error_log"))
-    hooks = Hooks()
-    context = HookContext(config, log)
-    for module in config.modules:
-        register = getattr(module.declaration, "register_hooks", None)
-        if register is not None:
-            register(hooks, context)
-    for phase in phases:
-        hooks.add(phase, _broken_hook)
-    return Generation(config, hooks.freeze(), log), log
-
-
-def _serve_once(generation: Generation, request: bytes) -> tuple[bytes, list[Outcome]]:
-    """One connection served in a thread by the engine itself, over a real loopback socket."""
-    outcomes: list[Outcome] = []
-    with socket.create_server(("127.0.0.1", 0)) as listener:
-        listener.settimeout(CUT_OFF)
-
-        def serve() -> None:
-            client, _ = listener.accept()
-            with client:
-                outcomes.append(serve_connection(client, generation))
-
-        thread = threading.Thread(target=serve, daemon=True)
-        thread.start()
-        answer = raw_exchange(listener.getsockname()[1], request)
-        thread.join(CUT_OFF)
-        assert not thread.is_alive()
-    return answer, outcomes
-
-
 def test_a_raising_handler_hook_is_a_500_with_a_traceback(tmp_path: Path) -> None:
     root = ServerRoot(tmp_path)
-    generation, log = _generation(root, Phase.HANDLER, Phase.LOG_TRANSACTION)
-    try:
-        answer, outcomes = _serve_once(generation, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
-    finally:
-        log.close()
+    hooks = {Phase.HANDLER: _broken_hook, Phase.LOG_TRANSACTION: _broken_hook}
+    with engine_generation(root, hooks) as (generation, _):
+        answer, outcomes = serve_once(generation, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
     assert status_of(answer) == 500 and outcomes == [Outcome.CLOSE]
     text = log_text(root)
     assert "[core:error]" in text and "ZeroDivisionError: a bug in a module" in text
@@ -398,15 +360,12 @@ def test_a_raising_output_headers_hook_is_logged_and_the_connection_continues(
 ) -> None:
     root = ServerRoot(tmp_path)
     (root.htdocs / "index.html").write_text("hello\n")
-    generation, log = _generation(root, Phase.OUTPUT_HEADERS)
-    try:
-        answer, _ = _serve_once(
+    with engine_generation(root, {Phase.OUTPUT_HEADERS: _broken_hook}) as (generation, _):
+        answer, _ = serve_once(
             generation,
             b"GET /index.html HTTP/1.1\r\nHost: a\r\n\r\nGET /index.html HTTP/1.1\r\nHost: a\r\n"
             b"Connection: close\r\n\r\n",
         )
-    finally:
-        log.close()
     assert answer.count(b"HTTP/1.1 200 OK") == 2
     assert "hook failed: output_headers" in log_text(root)
 
