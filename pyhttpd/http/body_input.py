@@ -25,14 +25,15 @@ class BodyInput:
 
     def __init__(
         self,
-        decoder: Decoder | None,
+        make_decoder: Callable[[], Decoder] | None,
         length: int | None,
         buffer: bytearray,
         fill: Callable[[], None],
         expects_continue: bool = False,
         send_continue: Callable[[], None] | None = None,
     ) -> None:
-        self.decoder = decoder
+        self.make_decoder = make_decoder  # None: no body; called at the first read (413 there)
+        self.decoder: Decoder | None = None
         self.length = length  # Content-Length; 0 without a body; None when chunked
         self.buffer = buffer  # the connection's buffer: pipelined requests may follow the body
         self.fill = fill  # blocks until more bytes are in `buffer`, or raises HttpError
@@ -51,7 +52,9 @@ class BodyInput:
     @property
     def done(self) -> bool:
         """The whole body has been decoded (it may still sit in `pending`)."""
-        return self.decoder is None or self.decoder.done
+        if self.make_decoder is None:
+            return True
+        return self.decoder is not None and self.decoder.done
 
     @property
     def trailers(self) -> list[tuple[str, str]]:
@@ -120,12 +123,16 @@ class BodyInput:
 
     def _decode_more(self) -> None:
         """Decode at least one more byte (or the body's end), reading the socket as needed."""
-        assert self.decoder is not None
-        if not self.started:
-            self.started = True
-            if self.expects_continue and not self.buffer and self.send_continue is not None:
-                self.send_continue()
+        assert self.make_decoder is not None
         try:
+            if self.decoder is None:
+                # LimitRequestBody of the request's own location, known only once the hooks
+                # mapped it: a Content-Length over it is 413 before any 100 Continue.
+                self.decoder = self.make_decoder()
+            if not self.started:
+                self.started = True
+                if self.expects_continue and not self.buffer and self.send_continue is not None:
+                    self.send_continue()
             while True:
                 before = len(self.pending)
                 self.pending += self.decoder.feed(self.buffer)

@@ -56,6 +56,7 @@ from pyhttpd.version import APACHE_COMPAT, __version__
 
 RECV_SIZE = 65536
 SMALL_BODY = 64 * 1024
+PREREAD_BODY = 64 * 1024  # body bytes the event listener reads before a worker takes over
 FILE_CHUNK = 256 * 1024  # read-and-write step when EnableSendfile is Off
 # pyhttpd's own guard for LimitRequestFields 0 (unlimited in Apache): a head still incomplete
 # after this many field lines' worth of bytes is refused like too many fields.
@@ -146,6 +147,7 @@ class Connection:
         # running since the head's first byte (or the accept), and the last read's time.
         self._head_deadline: Deadline | None = None
         self._head_started = False
+        self._feeding_body = False  # the head is whole; its small body is being read
         self._last_read = 0.0
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
@@ -167,8 +169,9 @@ class Connection:
 
     def feed_nonblocking(self) -> str:
         """Listener thread: read what the socket has without waiting; "ready" once a whole head
-        (or one the engine will refuse) is buffered, "waiting" for more, "closed" on EOF or a
-        socket error. The buffer is not consumed: `serve` parses the head again."""
+        (or one the engine will refuse) is buffered, with its body too when the body is small
+        (PREREAD_BODY), "waiting" for more, "closed" on EOF or a socket error. The buffer is not
+        consumed: `serve` parses the head again."""
         now = time.monotonic()
         if not self._head_started:
             self._head_started = True
@@ -195,11 +198,38 @@ class Connection:
         if len(self.buffer) > self.head_guard:
             return "ready"
         try:
-            if parse_head(self.buffer, self.limits) is None:
+            parsed = parse_head(self.buffer, self.limits)
+            if parsed is None:
+                return "waiting"
+            head, consumed = parsed
+            if self._body_incomplete(head, consumed, now):
                 return "waiting"
         except HttpError:
             pass  # the worker answers it
         return "ready"
+
+    def _body_incomplete(self, head: RequestHead, consumed: int, now: float) -> bool:
+        """Whether the listener should wait for more of this head's body: a body still arriving
+        and smaller than PREREAD_BODY so far, unless the client waits for 100 Continue. The
+        wait runs under the body stage's deadline (slow bodies hold no worker either)."""
+        framing = body_framing(head)
+        arrived = len(self.buffer) - consumed
+        if framing.kind is BodyKind.NONE or arrived >= PREREAD_BODY:
+            return False
+        if (head.headers.get("Expect") or "").lower() == "100-continue":
+            return False
+        if framing.kind is BodyKind.LENGTH:
+            incomplete = arrived < framing.length
+        else:
+            decoder = ChunkedDecoder()
+            decoder.feed(bytearray(self.buffer[consumed:]))
+            incomplete = not decoder.done
+        if incomplete and not self._feeding_body:
+            self._feeding_body = True
+            self._last_read = now
+            if self.read_timeouts is not None:
+                self._head_deadline = start(self.read_timeouts.body, now)
+        return incomplete
 
     def head_deadline(self) -> float:
         """When the head being fed must be complete (time.monotonic): the header stage, or
@@ -212,14 +242,18 @@ class Connection:
         """The head is handed to a worker: the next one starts its own deadline."""
         self._head_started = False
         self._head_deadline = None
+        self._feeding_body = False
 
     def expire_head(self) -> Outcome:
         """Worker thread: the fed head missed its deadline; answer as `_read_head` does (408 once
         the request line is in, else a silent close) and close."""
         deadline = self._head_deadline
+        feeding_body = self._feeding_body
         self.head_fed()
         try:
             try:
+                if feeding_body:
+                    self._body_timeout(deadline)
                 self._header_timeout(deadline)
             except HttpError as error:
                 self._reject(error)
@@ -301,16 +335,19 @@ class Connection:
             self._run_all(Phase.LOG_TRANSACTION, request)
         return None
 
-    def _body_input(self, head: RequestHead, limit: int) -> BodyInput:
-        """The request's body, read on demand; a Content-Length over `limit` is 413 at once."""
+    def _body_input(self, request: Request) -> BodyInput:
+        """The request's body, read on demand under its location's LimitRequestBody."""
+        head = request.head
         framing = body_framing(head)
         if framing.kind is BodyKind.NONE:
             return BodyInput.empty()
-        decoder: LengthDecoder | ChunkedDecoder
-        if framing.kind is BodyKind.LENGTH:
-            decoder = LengthDecoder(framing.length, limit)
-        else:
-            decoder = ChunkedDecoder(limit)
+
+        def decoder() -> LengthDecoder | ChunkedDecoder:
+            limit = int(request.per_dir.get("LimitRequestBody"))
+            if framing.kind is BodyKind.LENGTH:
+                return LengthDecoder(framing.length, limit)
+            return ChunkedDecoder(limit)
+
         deadline: Deadline | None = None
 
         def fill() -> None:
@@ -357,8 +394,7 @@ class Connection:
                 self._guarded(self._prepare, request)
             finally:
                 self._started(request)
-            limit = int(request.per_dir.get("LimitRequestBody"))
-            request.body_input = self._body_input(head, limit)
+            request.body_input = self._body_input(request)
             self._guarded(self._process, request)
         except HttpError as error:
             self._error_response(request, error)

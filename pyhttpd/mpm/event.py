@@ -54,8 +54,9 @@ MODULE = Module(
 #                    (insertion order is deadline order: one KeepAliveTimeout) and the connections
 #                    whose request head is being read (Connection.feed_nonblocking, each with its
 #                    header-stage deadline). A new connection, or a parked one that turns readable,
-#                    is read here until its head is whole (or invalid): only then does it go to the
-#                    pool's queue, so slow heads (slowloris) hold no worker. A head past its
+#                    is read here until its head is whole (or invalid), and its body too when it
+#                    is small (PREREAD_BODY, under the body stage): only then does it go to the
+#                    pool's queue, so slow heads and bodies hold no worker. A head past its
 #                    deadline goes to a worker for the engine's answer (408 or a silent close); an
 #                    expired parked connection is closed. It alone counts the open connections,
 #                    writes the scoreboard counters and decides whether to accept.

@@ -106,16 +106,21 @@ def running_server(root: ServerRoot, *extra: str) -> Iterator[subprocess.Popen[b
             raise AssertionError(f"pyhttpd exited at start-up: {err.decode()}")
         yield process
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_process(process, timeout=10)
         for stream in (process.stdout, process.stderr):
             if stream:
                 stream.close()
+
+
+def stop_process(process: subprocess.Popen[bytes], timeout: float) -> None:
+    """SIGTERM a process this test started (if still running), SIGKILL it after `timeout`."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def raw_exchange(port: int, data: bytes, timeout: float = 5.0) -> bytes:

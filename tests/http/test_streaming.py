@@ -221,3 +221,12 @@ def test_a_stream_failing_half_way_closes_the_connection(root: ServerRoot) -> No
     assert status_of(answer) == 200 and answer.endswith(b"4\r\none,\r\n")
     assert answer.count(b"HTTP/1.1 ") == 1 and CLOSED[0].notes["closed"] == [True]
     assert "the application failed half-way" in (root.path / "logs" / "error_log").read_text()
+
+
+def test_limit_request_body_of_the_location_applies(root: ServerRoot) -> None:
+    """Apache reads LimitRequestBody from the request's own per-dir config, so a <Location>
+    limit holds: checked when the body is first read (or discarded), after the hooks mapped it."""
+    config = "<Location /echo>\nLimitRequestBody 5\n</Location>"
+    request = b"POST %b HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\nConnection: close\r\n\r\n"
+    assert status_of(exchange(root, request % b"/echo" + b"0123456789", config)) == 413
+    assert status_of(exchange(root, request % b"/ignore" + b"0123456789", config)) == 200

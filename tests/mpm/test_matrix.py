@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 import pytest
 
+from tests.harness.master import Running, get, live_pids, master, snapshot
 from tests.harness.server import ServerRoot, wait_until
-from tests.server.test_master import Running, get, live_pids, master, snapshot
 
 BIG = bytes(range(256)) * 1200  # 300 KB
 CONFIGS = {

@@ -13,8 +13,7 @@ import socket
 import threading
 from pathlib import Path
 
-from tests.harness.server import wait_until
-from tests.server.test_master import (
+from tests.harness.master import (
     PREFORK,
     error_log,
     get,
@@ -23,6 +22,7 @@ from tests.server.test_master import (
     master,
     snapshot,
 )
+from tests.harness.server import wait_until
 
 
 def test_upkeep_spawns_up_to_min_spare_servers(tmp_path: Path) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import signal
 import socket
 import subprocess
 import threading
@@ -23,8 +22,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.harness.server import ServerRoot
-from tests.server.test_master import master
+from tests.harness.master import master
+from tests.harness.server import ServerRoot, stop_process
 
 SLOWHTTPTEST = shutil.which("slowhttptest")
 pytestmark = pytest.mark.skipif(SLOWHTTPTEST is None, reason="slowhttptest is not installed")
@@ -118,13 +117,7 @@ def slowhttptest(port: int, mode: str) -> Iterator[subprocess.Popen[bytes]]:
     try:
         yield process
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_process(process, timeout=5)
 
 
 def run_attack(port: int, mode: str) -> tuple[Fresh, int]:
@@ -151,23 +144,11 @@ def run_attack(port: int, mode: str) -> tuple[Fresh, int]:
     return fresh, held
 
 
-EVENT_READS_BODIES_IN_A_WORKER = (
-    "event's listener reads request heads asynchronously, but bodies are read in a worker thread "
-    "(as Apache 2.4's event does): the slow bodies take every worker (8 here) until "
-    "RequestReadTimeout closes them, the next ones in the listen backlog take them again, and "
-    "fresh requests wait behind them: none sent during the attack is answered within 3 s; only "
-    "those sent in its last ~2 s are, once slowhttptest closes its connections. Fixing it needs "
-    "the listener to read request bodies asynchronously too (event.py/engine)."
-)
-
-
 @pytest.mark.parametrize(
     "mode",
     [
-        "-H",  # slow heads: read by event's listener, no worker held (issue 4)
-        pytest.param(
-            "-B", marks=pytest.mark.xfail(strict=True, reason=EVENT_READS_BODIES_IN_A_WORKER)
-        ),
+        "-H",  # slow heads: read by event's listener, no worker held
+        "-B",  # slow bodies (4096 bytes each): read by the listener too (PREREAD_BODY)
     ],
 )
 def test_event_serves_fresh_requests_under_slow_clients(tmp_path: Path, mode: str) -> None:

@@ -12,7 +12,6 @@ import os
 import select
 import signal
 import socket
-import subprocess
 import sys
 import time
 import traceback
@@ -24,13 +23,14 @@ from pathlib import Path
 import pytest
 
 from pyhttpd.config import load
-from pyhttpd.http.connection import Connection, Outcome
+from pyhttpd.http.connection import PREREAD_BODY, Connection, Outcome
 from pyhttpd.modules.registry import default_registry
 from pyhttpd.mpm import event, worker
 from pyhttpd.mpm.contract import GRACEFUL, RESTART, ChildContext
 from pyhttpd.scoreboard import Scoreboard, ScoreboardSnapshot
 from pyhttpd.server.generation import build_generation
-from tests.harness.server import MPM_MODULES, REPO, ServerRoot, port_open, wait_until
+from tests.harness.master import master
+from tests.harness.server import MPM_MODULES, ServerRoot, wait_until
 
 CHILD_MAINS = {"worker": worker.child_main, "event": event.child_main}
 REQUEST = b"GET /index.html HTTP/1.1\r\nHost: localhost\r\n\r\n"
@@ -345,40 +345,19 @@ def test_master_runs_threaded_children_end_to_end(tmp_path: Path, mpm: str) -> N
         "PidFile logs/httpd.pid\nStartServers 2\nServerLimit 4\nThreadsPerChild 4\n"
         "ThreadLimit 4\nMaxRequestWorkers 16\nMinSpareThreads 4\nMaxSpareThreads 16\n"
     )
-    process = subprocess.Popen(
-        [sys.executable, "-m", "pyhttpd", "-d", str(root.path), "-f", "httpd.conf"]
-        + ["-D", "FOREGROUND"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        cwd=str(root.path),
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-    )
-    try:
-        assert wait_until(lambda: port_open(root.port) or process.poll() is not None)
-        assert process.poll() is None
-        board = root.path / "logs" / "apache_runtime_status"
-        assert wait_until(board.exists)
-        with Scoreboard.attach(board) as scoreboard:
-            ready = lambda: scoreboard.snapshot().worker_counts().idle  # noqa: E731
-            assert wait_until(lambda: ready() == 8)  # 2 children x 4 threads
+    with master(root, idle=8) as running:  # 2 children x 4 threads
         with socket.create_connection(("127.0.0.1", root.port), timeout=10) as sock:
             for _ in range(3):  # keep-alive across requests
                 sock.sendall(REQUEST)
                 assert read_response(sock)[0] == 200
-        process.send_signal(signal.SIGUSR1)  # graceful restart: no fresh connection is refused
+        running.process.send_signal(signal.SIGUSR1)  # graceful: no fresh connection refused
         for _ in range(20):  # (a kept-alive one may be closed between requests, as in Apache)
             with socket.create_connection(("127.0.0.1", root.port), timeout=10) as sock:
                 sock.sendall(REQUEST.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n"))
                 assert read_response(sock)[0] == 200
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=15) == 0
+        running.process.send_signal(signal.SIGTERM)
+        assert running.process.wait(timeout=15) == 0
         assert not (root.path / "logs" / "httpd.pid").exists()
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        assert process.stderr is not None
-        process.stderr.close()
     log = (root.path / "logs" / "error_log").read_text()
     assert "failed" not in log and ":crit]" not in log and ":error]" not in log, log
 
@@ -398,11 +377,12 @@ class Recorder:
 
 
 @contextmanager
-def engine_pair(tmp_path: Path) -> Iterator[tuple[Connection, socket.socket]]:
+def engine_pair(tmp_path: Path, directives: str = "") -> Iterator[tuple[Connection, socket.socket]]:
     (tmp_path / "htdocs").mkdir()
     (tmp_path / "htdocs" / "index.html").write_text("<h1>hello</h1>\n")
     (tmp_path / "httpd.conf").write_text(
         f"{MPM_MODULES['event']}\nServerName localhost\nDocumentRoot htdocs\nErrorLog error_log\n"
+        + directives
     )
     generation = build_generation(load("httpd.conf", str(tmp_path), default_registry()))
     with socket.socket() as listener:
@@ -518,3 +498,38 @@ def test_event_reads_slow_heads_in_the_listener(tmp_path: Path) -> None:
             assert read_response(sock)[0] == 408
         for sock in (*slow, kept, fresh):
             sock.close()
+
+
+POST_HEAD = b"POST /index.html HTTP/1.1\r\nHost: loc\r\nContent-Length: %d\r\n"
+
+
+def test_feed_nonblocking_waits_for_a_small_body_but_not_for_100_continue(tmp_path: Path) -> None:
+    with engine_pair(tmp_path) as (connection, client):
+        client.sendall(POST_HEAD % 10 + b"\r\n01234")
+        assert wait_until(
+            lambda: connection.feed_nonblocking() == "waiting" and b"01234" in connection.buffer
+        )
+        client.sendall(b"56789")
+        assert wait_until(lambda: connection.feed_nonblocking() == "ready")
+        connection.head_fed()
+        assert connection.serve(until_idle=True) is Outcome.IDLE
+        assert read_response(client)[0] == 200
+        client.sendall(POST_HEAD % 10 + b"Expect: 100-continue\r\n\r\n")
+        assert wait_until(lambda: connection.feed_nonblocking() == "ready")  # no body until 100
+    big = PREREAD_BODY + 10
+    (tmp_path / "big").mkdir()
+    with engine_pair(tmp_path / "big") as (connection, client):
+        client.sendall(POST_HEAD % big + b"\r\n" + b"x" * PREREAD_BODY)
+        assert wait_until(lambda: connection.feed_nonblocking() == "ready")  # a worker reads on
+
+
+def test_expire_head_answers_408_for_a_body_that_stalls(tmp_path: Path) -> None:
+    reqtimeout = "LoadModule reqtimeout_module modules/mod_reqtimeout.so\nLogLevel info\n"
+    with engine_pair(tmp_path, reqtimeout) as (connection, client):
+        client.sendall(POST_HEAD % 10 + b"\r\n0123")
+        assert wait_until(
+            lambda: connection.feed_nonblocking() == "waiting" and b"0123" in connection.buffer
+        )
+        assert connection.expire_head() is Outcome.CLOSE
+        assert read_response(client)[0] == 408
+    assert "AH01382: Request body read timeout" in (tmp_path / "error_log").read_text()

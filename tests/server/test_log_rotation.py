@@ -1,6 +1,6 @@
 """Log rotation as logrotate does it: `mv` the logs, then a graceful restart reopens them.
 
-A real `pyhttpd -D FOREGROUND` master per MPM (tests/server/test_master.py's helpers): no access
+A real `pyhttpd -D FOREGROUND` master per MPM (tests/harness/master.py): no access
 line is lost across the rename, the requests after the graceful land in the new file, and once the
 old children are gone no process of the server (master or new child) still holds a renamed file,
 which is the master closing an old generation's log files (reference §3, Apache's pconf clear).
@@ -15,8 +15,8 @@ from pathlib import Path
 import psutil
 import pytest
 
+from tests.harness.master import Running, error_log, get, master, snapshot
 from tests.harness.server import ServerRoot, wait_until
-from tests.server.test_master import Running, error_log, get, master, snapshot
 
 BEFORE = 15  # requests before the rotation
 AFTER = 15  # requests after the graceful restart

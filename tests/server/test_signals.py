@@ -18,8 +18,8 @@ from types import SimpleNamespace
 import pytest
 
 from pyhttpd.server import children
+from tests.harness.master import error_log, get, master, snapshot
 from tests.harness.server import ServerRoot, wait_until
-from tests.server.test_master import error_log, get, master, snapshot
 
 BURST = 60  # signals
 GAP = 0.01  # seconds between them: children are forked in between, some mid-fork
