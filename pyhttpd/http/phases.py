@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 from pyhttpd.errors import HttpError
 
 if TYPE_CHECKING:
+    import socket
+
     from pyhttpd.config.model import ServerConfig
     from pyhttpd.errorlog import ErrorLog
     from pyhttpd.http.request import Request
@@ -66,6 +68,8 @@ class Order(Enum):
 
 
 Hook = Callable[["Request"], int]
+# Apache's pre_connection: takes the accepted socket, returns the one to serve (mod_ssl's TLS).
+ConnectionHook = Callable[["socket.socket"], "socket.socket"]
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,7 @@ class Hooks:
     """phase -> hooks in run order; modules add to it in register_hooks, then it is frozen."""
 
     table: dict[Phase, list[tuple[Order, int, Hook]]] = field(default_factory=dict)
+    pre_connection: list[ConnectionHook] = field(default_factory=list)
     frozen: bool = False
 
     def add(self, phase: Phase, hook: Hook, order: Order = Order.MIDDLE) -> None:
@@ -99,6 +104,10 @@ class Hooks:
         entries = self.table.setdefault(phase, [])
         entries.append((order, len(entries), hook))
         entries.sort(key=lambda entry: (entry[0].value, entry[1]))
+
+    def add_pre_connection(self, hook: ConnectionHook) -> None:
+        assert not self.frozen, "hooks are registered once, when a generation is built"
+        self.pre_connection.append(hook)
 
     def freeze(self) -> Hooks:
         self.frozen = True

@@ -13,6 +13,7 @@ from types import FrameType
 
 from pyhttpd.config import ServerConfig
 from pyhttpd.http.connection import serve_connection
+from pyhttpd.http.pre_connection import run_pre_connection
 from pyhttpd.server.generation import build_generation
 from pyhttpd.server.listeners import bind_listeners
 
@@ -44,9 +45,12 @@ def run_single_process(config: ServerConfig) -> int:
                     client, _ = listener.accept()
                 except BlockingIOError:
                     continue
-                with client:
-                    client.setblocking(True)
-                    serve_connection(client, generation)
+                client.setblocking(True)
+                served = run_pre_connection(client, generation.hooks)  # mod_ssl's handshake
+                if served is None:
+                    continue
+                with served:
+                    serve_connection(served, generation)
     except _Stop:
         return 0
     finally:
