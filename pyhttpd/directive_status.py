@@ -18,6 +18,8 @@ ACTED_ON: frozenset[str] = frozenset(
         "AuthzSendForbiddenOnFailure", "AuthType", "AuthName", "AuthBasicProvider",
         "AuthBasicAuthoritative", "AuthUserFile", "AddOutputFilterByType", "SetOutputFilter",
         "DeflateCompressionLevel", "DeflateWindowSize", "DeflateMemLevel", "DeflateFilterNote",
+        "SSLEngine", "SSLCertificateFile", "SSLCertificateKeyFile", "SSLCertificateChainFile",
+        "SSLProtocol", "SSLCipherSuite", "SSLHonorCipherOrder",
         "<LimitExcept", "order", "allow", "deny", "Satisfy", "Options", "AllowOverride",
         "Header", "RequestHeader", "SetEnvIf", "SetEnvIfNoCase", "SetEnvIfExpr", "BrowserMatch",
         "BrowserMatchNoCase", "SetEnv", "UnsetEnv", "PassEnv", "ExpiresActive", "ExpiresByType",

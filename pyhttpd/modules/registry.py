@@ -46,6 +46,7 @@ SHARED_MODULES: dict[str, str] = {
     "remoteip_module": "pyhttpd.modules.mod_remoteip",
     "reqtimeout_module": "pyhttpd.modules.mod_reqtimeout",
     "setenvif_module": "pyhttpd.modules.mod_setenvif",
+    "ssl_module": "pyhttpd.modules.mod_ssl",
     "status_module": "pyhttpd.modules.mod_status",
 }
 

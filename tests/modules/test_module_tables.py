@@ -229,6 +229,11 @@ BAD = [
     (("auth_basic",), "<Directory />\nAuthBasicProvider\n</Directory>\n", 2,
      "AuthBasicProvider requires at least one argument, specify the auth providers for a "
      "directory or location"),
+    # mod_ssl
+    (("ssl",), "SSLProtocol all -TLSv9\n", 1, "SSLProtocol: Illegal protocol 'TLSv9'"),
+    (("ssl",), "SSLEngine maybe\n", 1, "Argument must be On or Off"),
+    (("ssl",), "<Directory />\nSSLEngine on\n</Directory>\n", 2,
+     "SSLEngine not allowed in <Directory> context"),
     # mod_filter
     (("filter",), "AddOutputFilterByType DEFLATE\n", 1,
      "AddOutputFilterByType requires at least two arguments"),
