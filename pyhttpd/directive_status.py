@@ -19,7 +19,7 @@ ACTED_ON: frozenset[str] = frozenset(
         "AuthBasicAuthoritative", "AuthUserFile", "AddOutputFilterByType", "SetOutputFilter",
         "DeflateCompressionLevel", "DeflateWindowSize", "DeflateMemLevel", "DeflateFilterNote",
         "SSLEngine", "SSLCertificateFile", "SSLCertificateKeyFile", "SSLCertificateChainFile",
-        "SSLProtocol", "SSLCipherSuite", "SSLHonorCipherOrder",
+        "SSLProtocol", "SSLCipherSuite", "SSLHonorCipherOrder", "AddOutputFilter",
         "<LimitExcept", "order", "allow", "deny", "Satisfy", "Options", "AllowOverride",
         "Header", "RequestHeader", "SetEnvIf", "SetEnvIfNoCase", "SetEnvIfExpr", "BrowserMatch",
         "BrowserMatchNoCase", "SetEnv", "UnsetEnv", "PassEnv", "ExpiresActive", "ExpiresByType",

@@ -1,6 +1,6 @@
-"""Which output filters a response's chain holds: core's SetOutputFilter and mod_filter's
-AddOutputFilterByType, shared so that a filter module (mod_deflate) can ask without importing
-either.
+"""Which output filters a response's chain holds: core's SetOutputFilter, mod_mime's
+AddOutputFilter (by extension, noted on the request) and mod_filter's AddOutputFilterByType,
+shared so that a filter module (mod_deflate) can ask without importing any of them.
 
 Apache builds each response's filter chain in the insert_filter hook; pyhttpd's filters run in
 the output_headers phase and ask `output_filter_wanted(request, "DEFLATE")` there. Filter names
@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from pyhttpd.http.request import Request
+
+OUTPUT_FILTERS_NOTE = "mime_output_filters"  # AddOutputFilter's names for the file's extensions
 
 
 def media_type(request: Request) -> str:
@@ -36,9 +38,9 @@ def output_filter_wanted(request: Request, name: str) -> bool:
     if request.notes.get("error_response"):
         return False
     wanted = name.upper()
-    set_filters = request.per_dir.get("SetOutputFilter")
-    if set_filters and wanted in _names(set_filters):
-        return True
+    for chosen in (request.per_dir.get("SetOutputFilter"), request.notes.get(OUTPUT_FILTERS_NOTE)):
+        if chosen and wanted in _names(chosen):
+            return True
     if not request.config.module_loaded("filter_module"):
         return False
     kind = media_type(request)

@@ -36,6 +36,7 @@ AddType text/plain .txt
 AddType application/json .json
 AddType image/png .png
 AddEncoding gzip .gz
+AddOutputFilter DEFLATE .dat
 AddOutputFilterByType DEFLATE text/html text/plain application/json
 DeflateFilterNote Ratio ratio
 LogFormat "%U %{{ratio}}n" deflate
@@ -74,6 +75,7 @@ FILES = {
     "data.json": b'{"a": [' + b"1, " * 100 + b"1]}",
     "forced/pic.png": b"\x89PNG" + b"y" * 500,
     "archive.txt.gz": gzip.compress(b"z" * 1000),
+    "blob.dat": b"0123456789" * 100,
 }
 
 
@@ -161,6 +163,12 @@ def test_set_output_filter_compresses_any_type(root: ServerRoot) -> None:
     response, body = fetch(root, "/forced/pic.png", GZIP)
     assert response.getheader("Content-Encoding") == "gzip"
     assert gzip.decompress(body) == FILES["forced/pic.png"]
+
+
+def test_add_output_filter_compresses_by_extension(root: ServerRoot) -> None:
+    response, body = fetch(root, "/blob.dat", GZIP)
+    assert response.getheader("Content-Encoding") == "gzip"
+    assert gzip.decompress(body) == FILES["blob.dat"]
 
 
 def test_deflate_compression_level_is_used(root: ServerRoot) -> None:
