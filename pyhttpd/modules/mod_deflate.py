@@ -245,23 +245,26 @@ def deflate_out_filter(request: Request) -> int:
 
 
 def _compress(request: Request, length: int | None) -> None:
-    headers, body = request.headers_out, request.body
-    headers.remove("Content-Length")
-    headers.remove("Content-MD5")
-    headers.remove("Content-Encoding")
+    """The new body first (reading a file may fail: then nothing has changed), then headers."""
+    body = request.body
+    compressed: bytes | StreamBody
+    if isinstance(body, StreamBody):
+        compressed = StreamBody(gzip_chunks(body.chunks, request, flush_each=True), body.close)
+    elif isinstance(body, FileBody) and (length is None or length > IN_MEMORY):
+        compressed = StreamBody(gzip_chunks(_file_chunks(body), request))
+    else:
+        source = [body] if isinstance(body, bytes) else _file_chunks(body)
+        compressed = b"".join(gzip_chunks(source, request))
+    request.body = compressed
+    headers = request.headers_out
+    for name in ("Content-Length", "Content-MD5", "Content-Encoding"):
+        headers.remove(name)
     headers.set("Content-Encoding", "gzip")
     etag = headers.get("ETag")
     if etag is not None:
         _replace(request, "ETag", _gzip_etag(etag))
-    headers = request.headers_out
-    if isinstance(body, StreamBody):
-        request.body = StreamBody(gzip_chunks(body.chunks, request, flush_each=True), body.close)
-    elif isinstance(body, FileBody) and (length is None or length > IN_MEMORY):
-        request.body = StreamBody(gzip_chunks(_file_chunks(body), request))
-    else:
-        source = [body] if isinstance(body, bytes) else _file_chunks(body)
-        request.body = b"".join(gzip_chunks(source, request))
-        headers.set("Content-Length", str(len(request.body)))
+    if isinstance(compressed, bytes):
+        request.headers_out.set("Content-Length", str(len(compressed)))
     _move_to_end(request, "Content-Length", "Content-Type")
 
 
