@@ -297,6 +297,17 @@ def _authenticate(request: Request) -> int:
     return OK
 
 
+def _inherit_user(request: Request, block: AuthzBlock | None) -> None:
+    """A sub-request configured exactly as its main request (same merged settings and
+    authorization) takes the main request's user instead of authenticating again, as
+    ap_process_request_internal does: mod_dir's index lookup costs no second password hash."""
+    main = request.notes.get("main")
+    if main is None or USER_NOTE in request.notes or main.notes.get(USER_NOTE) is None:
+        return
+    if main.per_dir == request.per_dir and request_config(main).block == block:
+        request.notes[USER_NOTE] = main.notes[USER_NOTE]
+
+
 def authorize(request: Request) -> int:
     """authorize_user_core, run as Apache runs it: first without a user (access_checker_ex);
     when a Require needs one, authenticate (check_user_id) and evaluate again (auth_checker).
@@ -305,6 +316,7 @@ def authorize(request: Request) -> int:
     if request.notes.get(SATISFY_ANY_NOTE) == "granted":
         return OK  # Satisfy Any, and the host-based access check let the client in
     block = request_config(request).block
+    _inherit_user(request, block)
     if block is None:
         if auth_type(request):
             request.log_error(
