@@ -6,10 +6,18 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_TOOLS := curl:curl ab:apache2-utils htpasswd:apache2-utils apache2:apache2 slowhttptest:slowhttptest
+APT_TOOLS := curl:curl ab:apache2-utils htpasswd:apache2-utils apache2:apache2 slowhttptest:slowhttptest \
+             haproxy:haproxy logrotate:logrotate lintian:lintian dpkg-deb:dpkg \
+             chromium:chromium
+# Debian's Python libraries the installed pyhttpd (make install, the .deb) runs on: module:package
+APT_PYTHON := pyparsing:python3-pyparsing click:python3-click psutil:python3-psutil \
+              setproctitle:python3-setproctitle
+# make install: an FHS tree (see packaging/install.sh); DESTDIR stages it elsewhere
+PREFIX     ?= /usr/local
+DESTDIR    ?=
 PYTEST_ARGS ?=
 
-.PHONY: venv system-deps run test lint fmt clean
+.PHONY: venv system-deps run test lint fmt clean install deb lint-deb
 
 venv: $(STAMP)
 
@@ -26,6 +34,9 @@ system-deps:
 	@missing=""; for pair in $(APT_TOOLS); do \
 	    tool=$${pair%%:*}; command -v $$tool >/dev/null 2>&1 || test -x /usr/sbin/$$tool || \
 	    missing="$$missing $${pair#*:}"; done; \
+	for pair in $(APT_PYTHON); do \
+	    /usr/bin/python3 -c "import $${pair%%:*}" 2>/dev/null || missing="$$missing $${pair#*:}"; \
+	done; \
 	if [ -n "$$missing" ]; then \
 	    echo "installing:$$missing"; \
 	    $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q $$missing; \
@@ -40,6 +51,16 @@ run: venv
 
 test: venv system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The administrator's path: install as a system service (Debian), or build the package.
+install:
+	PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) packaging/install.sh
+
+deb:
+	@packaging/debian/build.sh
+
+lint-deb: deb
+	lintian --fail-on warning build/pyhttpd_*_all.deb
 
 lint: venv
 	$(BIN)/ruff check pyhttpd tests scripts

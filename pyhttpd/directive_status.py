@@ -35,7 +35,7 @@ ACTED_ON: frozenset[str] = frozenset(
         "AddDescription", "DefaultIcon", "HeaderName", "ReadmeName", "IndexStyleSheet",
         "IndexHeadInsert",
         "Alias", "AliasMatch", "ScriptAlias", "ScriptAliasMatch", "Redirect", "RedirectMatch",
-        "RedirectTemp", "RedirectPermanent",
+        "RedirectTemp", "RedirectPermanent", "ExtendedStatus", "SeeRequestTail",
         # core, http_core, log_config and reqtimeout, acted on by the connection engine and core
         "<VirtualHost", "<Directory", "<DirectoryMatch", "<Files", "<FilesMatch", "<Location",
         "<LocationMatch", "ServerName", "ServerAlias", "DocumentRoot", "ErrorLog", "LogLevel",

@@ -34,6 +34,7 @@ from pyhttpd.scoreboard_layout import (
     GLOBAL_LIMITS,
     GLOBAL_LIMITS_AT,
     GLOBAL_MPM_AT,
+    GLOBAL_REQUEST_TAIL_AT,
     GLOBAL_RESTART,
     GLOBAL_RESTART_AT,
     HEADER_SIZE,
@@ -62,10 +63,20 @@ __all__ = [
     "WorkerRecord",
     "WorkerSlot",
     "WorkerState",
+    "file_path",
 ]
 
 DEFAULT_PATH = "logs/apache_runtime_status"  # ScoreBoardFile's default, relative to ServerRoot
 _STATES = tuple(WorkerState)
+
+
+def file_path(server_root: str, setting: object = None) -> str:
+    """Where the scoreboard file is: ScoreBoardFile (or the default) under ServerRoot. The
+    master creates it there; children, mod_status and pyhttpdctl find it there."""
+    target = str(setting or DEFAULT_PATH)
+    return target if os.path.isabs(target) else os.path.join(server_root, target)
+
+
 _NOT_COUNTED = (WorkerState.DEAD, WorkerState.STARTING, WorkerState.IDLE_KILL)
 
 
@@ -331,6 +342,11 @@ class Scoreboard:
         GLOBAL_LIMITS.pack_into(buffer, offset + GLOBAL_LIMITS_AT, max_daemons, threads_per_child)
         name = mpm.encode("ascii", "replace")[:15].ljust(16, b"\0")
         buffer[offset + GLOBAL_MPM_AT : offset + GLOBAL_MPM_AT + 16] = name
+
+    def set_request_tail(self, tail: bool) -> None:
+        """Master, per generation: SeeRequestTail, read by every WorkerSlot as it records a
+        request line (Apache's ap_extended_status globals, shared here through the map)."""
+        self._writable_buffer()[self.layout.global_offset + GLOBAL_REQUEST_TAIL_AT] = int(tail)
 
     def set_restart_time(self, when: float | None = None) -> None:
         moment = time.time() if when is None else when

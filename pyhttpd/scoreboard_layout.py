@@ -87,6 +87,7 @@ GLOBAL_LIMITS = struct.Struct("<II")  # at +12 (max daemons, threads per child)
 GLOBAL_LIMITS_AT, GLOBAL_MPM_AT = 12, 36
 GLOBAL_RESTART = struct.Struct("<d")  # at +20
 GLOBAL_RESTART_AT = 20
+GLOBAL_REQUEST_TAIL_AT = 52  # one byte after the packed record: SeeRequestTail (0 = Off)
 
 # pid, generation, quiescing, not_accepting, (2 pad), connections, write_completion, keep_alive,
 # lingering_close, suspended, wait_io
@@ -279,9 +280,11 @@ class WorkerSlot:
         tail: bool = False,
     ) -> None:
         """A request was read: state W, its start time, and what mod_status shows (the first 63
-        bytes of the request line, or the last 63 with SeeRequestTail On)."""
+        bytes of the request line, or the last 63 with SeeRequestTail On: `tail`, or the flag
+        the master keeps in the global record)."""
         buffer, base = self._buffer, self._base
         buffer[base] = WorkerState.BUSY_WRITE
+        tail = tail or buffer[HEADER_SIZE + GLOBAL_REQUEST_TAIL_AT] != 0
         WORKER_START.pack_into(buffer, base + WORKER_START_AT, time.time())
         WORKER_TEXT.pack_into(
             buffer,

@@ -4,7 +4,9 @@ A thin shell over `pyhttpd`: `configtest` runs `pyhttpd -t`; start, stop, restar
 graceful-stop run `pyhttpd -k …` (restart and graceful after a quiet `-t`, as Debian's
 apache2ctl does) and then wait with a deadline: `start` until a worker is ready and the listen
 address accepts, `stop` until the master's pid is gone. `status` and `fullstatus` read the
-scoreboard file directly (attached read-only), not via HTTP. Usage and exit codes are apachectl's.
+scoreboard file directly (attached read-only), not via HTTP, and print the status page as text
+(pyhttpd.status.text). `tune` is pyhttpd's own: the memory-aware tuning advisor (cli/tune.py).
+Usage and exit codes are apachectl's.
 Any other arguments pass straight through to `pyhttpd`.
 """
 
@@ -23,9 +25,11 @@ from pyhttpd.errors import ConfigError, StartupError
 
 COMMANDS = (
     "start", "stop", "restart", "graceful", "graceful-stop", "configtest", "status", "fullstatus",
+    "tune",
 )  # fmt: skip
 USAGE = (
     "Usage: pyhttpdctl start|stop|restart|graceful|graceful-stop|configtest|status|fullstatus|help\n"
+    "       pyhttpdctl tune [--memory SIZE] [--threads-per-child N] [--headroom F]\n"
     "       pyhttpdctl <pyhttpd command line arguments>\n"
     "       pyhttpdctl -h            (for help on <pyhttpd command line arguments>)"
 )
@@ -137,62 +141,44 @@ def _stop(action: str, rest: list[str]) -> None:
     _failed(action)
 
 
-def _uptime(seconds: float) -> str:
-    left = max(0, int(seconds))
-    parts = []
-    for name, size in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
-        count, left = divmod(left, size)
-        if count or (name == "second" and not parts):
-            parts.append(f"{count} {name}{'' if count == 1 else 's'}")
-    return " ".join(parts)
-
-
 def status_lines(config: ServerConfig, full: bool) -> list[str]:
-    """The scoreboard as text: version, MPM, uptime, counts, the scoreboard string (and for
-    fullstatus one line per live worker)."""
+    """The status page as terminal text (pyhttpd.status.text), from the scoreboard file."""
     from pyhttpd.scoreboard import Scoreboard
     from pyhttpd.server.master import scoreboard_path
-    from pyhttpd.version import SERVER_VERSION
+    from pyhttpd.status.model import ServerInfo, build_report
+    from pyhttpd.status.text import render_text
+    from pyhttpd.version import SERVER_BUILT, SERVER_VERSION
 
     with Scoreboard.attach(scoreboard_path(config)) as board:
         snapshot = board.snapshot()
-    counts = snapshot.worker_counts()
-    now = time.time()
-    lines = [
-        f"Server Version: {SERVER_VERSION}",
-        f"Server MPM: {snapshot.mpm}",
-        f"Parent Server Config. Generation: {snapshot.config_generation}",
-        f"Parent Server MPM Generation: {snapshot.running_generation}",
-        f"Server uptime: {_uptime(now - snapshot.start_time)}",
-        f"Total accesses: {snapshot.total_accesses()} - Total Traffic: {snapshot.total_bytes()} B",
-        f"{counts.busy} requests currently being processed, {counts.idle} idle workers",
-        f"Scoreboard: {snapshot.scoreboard_string()}",
-    ]
-    if full:
-        lines.append("Srv\tPID\tAcc\tM\tClient\tRequest")
-        for process, row in zip(snapshot.processes, snapshot.workers, strict=True):
-            if process.pid == 0:
-                continue
-            for worker in row:
-                if worker.state.code == ".":
-                    continue
-                lines.append(
-                    f"{process.slot}-{snapshot.running_generation - process.generation}"
-                    f"\t{process.pid}\t{worker.access_count}\t{worker.state.code}"
-                    f"\t{worker.client}\t{worker.request}"
-                )
-    return lines
+    extended = True  # the scoreboard always keeps the detail; ExtendedStatus Off hides it
+    if config.module_loaded("status_module"):
+        extended = bool(config.get("ExtendedStatus"))
+    addresses = config.get("Listen") or ()
+    local = next((a.host.strip("[]") for a in addresses if a.host), "127.0.0.1")
+    name = str(config.get("ServerName") or "localhost").rsplit(":", 1)[0]
+    server = ServerInfo(name, local, SERVER_VERSION, SERVER_BUILT)
+    report = build_report(
+        snapshot, server, extended=extended, now=time.time(), load=os.getloadavg()
+    )
+    return render_text(report, full=full)
 
 
 def _status(action: str, rest: list[str]) -> None:
+    from pyhttpd.cli.tune import split_options, tune_lines
     from pyhttpd.scoreboard import ScoreboardError
 
+    options, rest = split_options(rest) if action == "tune" else ({}, rest)
     config = _config(rest)
-    if _master_pid(config) is None:
+    pid = _master_pid(config)
+    if pid is None:
         click.echo("pyhttpdctl: the server is not running", err=True)
         sys.exit(3)
     try:
-        lines = status_lines(config, full=action == "fullstatus")
+        if action == "tune":
+            lines = tune_lines(config, pid, options)
+        else:
+            lines = status_lines(config, full=action == "fullstatus")
     except ScoreboardError as error:
         click.echo(f"pyhttpdctl: {error}", err=True)
         sys.exit(1)

@@ -53,11 +53,14 @@ Options:
   -X                 : debug mode (only one worker, do not detach)"""
 
 SIGNALS = ("start", "restart", "graceful", "graceful-stop", "stop")
+# The installed launchers set these (ServerRoot /etc/pyhttpd, httpd.conf in it), as Debian's apache2
+# is compiled with HTTPD_ROOT and SERVER_CONFIG_FILE; -d and -f still win.
+ROOT_ENV, CONFIG_ENV = "PYHTTPD_ROOT", "PYHTTPD_CONFIG"
 
 
 def default_server_root() -> str:
     """ServerRoot when -d is absent: $PYHTTPD_ROOT, else the checkout this package runs from."""
-    return os.environ.get("PYHTTPD_ROOT") or str(Path(__file__).resolve().parents[2])
+    return os.environ.get(ROOT_ENV) or str(Path(__file__).resolve().parents[2])
 
 
 def out(lines: list[str]) -> None:
@@ -73,7 +76,9 @@ def err(lines: list[str] | tuple[str, ...]) -> None:
 @click.command(context_settings={"help_option_names": []}, add_help_option=False)
 @click.option("-D", "defines", multiple=True, metavar="name")
 @click.option("-d", "server_root", default=None, metavar="directory")
-@click.option("-f", "config_file", default=reports.DEFAULT_CONFIG_FILE, metavar="file")
+@click.option(
+    "-f", "config_file", default=reports.DEFAULT_CONFIG_FILE, metavar="file", envvar=CONFIG_ENV
+)
 @click.option("-C", "before", multiple=True, metavar="directive")
 @click.option("-c", "after", multiple=True, metavar="directive")
 @click.option("-k", "signal_name", default=None)
@@ -172,7 +177,7 @@ def _running_pid(config: ServerConfig) -> tuple[int | None, bool]:
 def _start(config: ServerConfig, loader: Callable[[], ServerConfig], foreground: bool) -> int:
     """Apache's -k start: refuse a live PidFile, bind and build while errors still reach the
     terminal, then detach (unless -D FOREGROUND) and run the master."""
-    from pyhttpd.server.listeners import bind_listeners
+    from pyhttpd.server.listeners import bind_listeners, inherited_sockets
     from pyhttpd.server.master import Master
 
     pid, alive = _running_pid(config)
@@ -181,7 +186,9 @@ def _start(config: ServerConfig, loader: Callable[[], ServerConfig], foreground:
         return 0
     err(reports.server_name_warning(config))
     try:
-        listeners = bind_listeners(config.get("Listen") or (), int(config.get("ListenBacklog")))
+        listeners = bind_listeners(
+            config.get("Listen") or (), int(config.get("ListenBacklog")), inherited_sockets()
+        )
     except StartupError as error:
         err([str(error), "AH00015: Unable to open logs"])
         return 1

@@ -152,10 +152,40 @@ def _location_matches(section: Section, uri: str) -> bool:
 def merge(
     base: Settings, layers: Iterable[Settings], table: Mapping[str, DirectiveSpec]
 ) -> Settings:
-    """Merge settings layers over a base: REPLACE settings override, APPEND settings accumulate."""
-    appended = {spec.setting for spec in table.values() if spec.merge is Merge.APPEND}
+    """Merge settings layers over a base: REPLACE settings override, APPEND settings accumulate.
+
+    Settings are frozen and a generation's sections are built once, so the same base and layers
+    always merge alike: the result is remembered by the identity of its inputs (the entry keeps
+    them alive, so an identity is never reused while it is a key). Most requests of a site walk
+    the same few section lists, and the merge was a tenth of a static request's time.
+    """
+    layers = tuple(layers)
+    key = (id(base), id(table), *map(id, layers))
+    found = _MERGED.get(key)
+    if found is not None:
+        return found[0]
+    appended = _appended(table)
     values: dict[str, Any] = dict(base.values)
     for layer in layers:
-        for key, value in layer.values.items():
-            values[key] = values.get(key, ()) + value if key in appended else value
-    return freeze(values, base.defaults)
+        for name, value in layer.values.items():
+            values[name] = values.get(name, ()) + value if name in appended else value
+    merged = freeze(values, base.defaults)
+    if len(_MERGED) >= MERGE_MEMO_SIZE:
+        _MERGED.clear()  # a generation's worth is far smaller; .htaccess layers are new each time
+    _MERGED[key] = (merged, base, table, layers)
+    return merged
+
+
+MERGE_MEMO_SIZE = 4096
+_MERGED: dict[tuple[int, ...], tuple[Settings, Settings, object, tuple[Settings, ...]]] = {}
+_APPENDED: dict[int, tuple[frozenset[str], object]] = {}
+
+
+def _appended(table: Mapping[str, DirectiveSpec]) -> frozenset[str]:
+    """The APPEND settings of a directive table (one table per generation)."""
+    found = _APPENDED.get(id(table))
+    if found is None:
+        names = frozenset(spec.setting for spec in table.values() if spec.merge is Merge.APPEND)
+        _APPENDED.clear()  # older generations' tables are done with
+        found = _APPENDED[id(table)] = (names, table)
+    return found[0]

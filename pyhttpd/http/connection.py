@@ -56,6 +56,7 @@ from pyhttpd.version import APACHE_COMPAT, __version__
 
 RECV_SIZE = 65536
 SMALL_BODY = 64 * 1024
+LINGER = 2.0  # seconds a closing connection reads what its client still sends
 PREREAD_BODY = 64 * 1024  # body bytes the event listener reads before a worker takes over
 FILE_CHUNK = 256 * 1024  # read-and-write step when EnableSendfile is Off
 # pyhttpd's own guard for LimitRequestFields 0 (unlimited in Apache): a head still incomplete
@@ -148,6 +149,7 @@ class Connection:
         self._head_deadline: Deadline | None = None
         self._head_started = False
         self._feeding_body = False  # the head is whole; its small body is being read
+        self.unread_input = False  # a body left unread, or a rejected head: linger at close
         self._last_read = 0.0
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
@@ -158,12 +160,30 @@ class Connection:
         a later call (once the socket is readable) reads the next request at once.
         """
         try:
-            return self._serve(until_idle)
+            outcome = self._serve(until_idle)
         except OSError:
             return Outcome.CLOSE
         except Exception as error:  # noqa: BLE001 - a bug must cost one connection, not a process
             self._log_exception("the connection engine", error)
             return Outcome.CLOSE
+        if outcome is Outcome.CLOSE and (self.unread_input or self.buffer):
+            self._lingering_close()
+        return outcome
+
+    def _lingering_close(self) -> None:
+        """Apache's ap_lingering_close, for a connection closed with input still coming: send
+        our FIN, then read and drop what the client still sends (up to LINGER seconds), so the
+        kernel does not answer it with a reset that can destroy the response in the client's
+        buffer (a 413 to an upload, an error to a pipelined batch)."""
+        try:
+            self.sock.shutdown(socket.SHUT_WR)
+            deadline = time.monotonic() + LINGER
+            while (left := deadline - time.monotonic()) > 0:
+                self.sock.settimeout(left)
+                if not self.sock.recv(RECV_SIZE):
+                    return
+        except OSError:
+            return
 
     # --- the event listener's asynchronous head reading ----------------------------------------
 
@@ -416,6 +436,7 @@ class Connection:
                 request.notes["close"] = True
         except HttpError as error:
             self._error_response(request, error)
+        self.unread_input = not body_input.done
 
     def _prime_stream(self, request: Request) -> None:
         """Pull a streamed body's first chunk before the head is written: a handler's iterable
@@ -435,7 +456,9 @@ class Connection:
     def _started(self, request: Request) -> None:
         if self.observer is not None:
             head = request.head
-            vhost = str(request.server.get("ServerName") or "")
+            name = str(request.server.get("ServerName") or "")
+            name = name.rsplit(":", 1)[0] if name.count(":") == 1 else name  # host:port
+            vhost = f"{name}:{self.local[1]}"
             client = self.client[0]
             protocol = "HTTP/{}.{}".format(*head.version)
             self.observer.request_started(head.request_line, client, vhost, protocol)
@@ -597,6 +620,7 @@ class Connection:
 
         The access log gets the request line as it arrived, when a whole one did (as Apache's).
         """
+        self.unread_input = True
         pending = bytes(self.buffer.lstrip(b"\r\n"))
         line = pending.split(b"\n", 1)[0] if b"\n" in pending else b""
         request_line = line.rstrip(b"\r")[: self.limits.request_line].decode("latin-1")

@@ -1,27 +1,64 @@
 """Listen addresses -> bound, listening sockets (IPv4 and IPv6), with Apache's bind errors.
 
-Runs in the process that starts the server, before any child exists; the sockets are inherited.
+Also systemd's socket activation (sd_listen_fds): when $LISTEN_PID names this process, the
+$LISTEN_FDS sockets from fd 3 on are adopted for the Listen addresses they match (same family,
+port and address, a wildcard matching a wildcard) instead of being bound, so a `.socket` unit can
+hold the listening sockets across a full restart; a Listen no inherited socket matches is bound
+as usual, and an inherited socket no Listen names is closed. Runs in the process that starts the
+server, before any child exists; the sockets are inherited by the children.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import os
 import socket
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from pyhttpd.errors import StartupError
 from pyhttpd.modules.core_values import ListenAddress
 
+LISTEN_FDS_START = 3  # SD_LISTEN_FDS_START
 
-def bind_listeners(addresses: Iterable[ListenAddress], backlog: int) -> list[socket.socket]:
-    """Bind every Listen address once; a failure is Apache's AH00072 and no socket stays open."""
+
+def inherited_sockets() -> list[socket.socket]:
+    """The sockets systemd passed (LISTEN_PID / LISTEN_FDS / LISTEN_FDNAMES), taken out of the
+    environment so children and CGI scripts do not see them; [] when they are not for us."""
+    pid = os.environ.pop("LISTEN_PID", "")
+    count = os.environ.pop("LISTEN_FDS", "")
+    os.environ.pop("LISTEN_FDNAMES", None)
+    if not (pid.isdigit() and count.isdigit()) or int(pid) != os.getpid():
+        return []
+    found = []
+    for fd in range(LISTEN_FDS_START, LISTEN_FDS_START + int(count)):
+        os.set_inheritable(fd, False)  # children are forked, never exec'd: they keep it anyway
+        found.append(socket.socket(fileno=fd))
+    return found
+
+
+def bind_listeners(
+    addresses: Iterable[ListenAddress], backlog: int, inherited: Sequence[socket.socket] = ()
+) -> list[socket.socket]:
+    """Adopt or bind every Listen address once; a failure is Apache's AH00072 and no socket
+    stays open (inherited ones included)."""
     sockets: list[socket.socket] = []
+    spare = [sock for sock in inherited if sock.type == socket.SOCK_STREAM]
     try:
         for address in addresses:
-            sockets.extend(_bind(address, backlog))
+            adopted = _adopt(address, spare)
+            if adopted is not None:
+                spare.remove(adopted)
+                adopted.listen(backlog)
+                sockets.append(adopted)
+            else:
+                sockets.extend(_bind(address, backlog))
     except StartupError:
-        for sock in sockets:
+        for sock in [*sockets, *spare]:
             sock.close()
         raise
+    for sock in inherited:
+        if sock not in sockets:
+            sock.close()
     if not sockets:
         raise StartupError("no listening sockets available, shutting down")
     return sockets
@@ -45,3 +82,22 @@ def _bind(address: ListenAddress, backlog: int) -> list[socket.socket]:
             f"{address}\nno listening sockets available, shutting down"
         ) from None
     return [sock]
+
+
+def _adopt(address: ListenAddress, candidates: Sequence[socket.socket]) -> socket.socket | None:
+    """The inherited socket bound where this Listen address would bind, if any."""
+    host = address.host or None
+    infos = socket.getaddrinfo(host, address.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    family, sockaddr = infos[0][0], infos[0][4]
+    for sock in candidates:
+        if sock.family not in (socket.AF_INET, socket.AF_INET6):
+            continue
+        bound = sock.getsockname()
+        if bound[1] != sockaddr[1]:
+            continue
+        wanted, have = ipaddress.ip_address(sockaddr[0]), ipaddress.ip_address(bound[0])
+        if (wanted.is_unspecified and have.is_unspecified) or (
+            sock.family == family and wanted == have
+        ):
+            return sock
+    return None

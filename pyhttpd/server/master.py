@@ -26,10 +26,12 @@ from pyhttpd.http.connection import Generation
 from pyhttpd.mpm import upkeep
 from pyhttpd.mpm.contract import CHILD_FATAL, CHILD_SICK, GRACEFUL, ChildContext, ChildMain
 from pyhttpd.mpm.prefork import ACCEPT_LOCK_SUFFIX
-from pyhttpd.scoreboard import DEFAULT_PATH, Scoreboard, WorkerState
+from pyhttpd.scoreboard import Scoreboard, WorkerState
+from pyhttpd.scoreboard import file_path as scoreboard_file
 from pyhttpd.server import children, pidfile
 from pyhttpd.server.children import Child
 from pyhttpd.server.generation import Closer, open_generation
+from pyhttpd.server.sd_notify import Notifier
 from pyhttpd.server.signals import Action, SignalQueue
 from pyhttpd.version import SERVER_BUILT, SERVER_VERSION
 
@@ -51,8 +53,7 @@ Loaded = tuple[ServerConfig, ChildMain, Generation, Closer]
 
 
 def scoreboard_path(config: ServerConfig) -> str:
-    target = str(config.get("ScoreBoardFile") or DEFAULT_PATH)
-    return target if os.path.isabs(target) else os.path.join(config.server_root, target)
+    return scoreboard_file(config.server_root, config.get("ScoreBoardFile"))
 
 
 def pid_path(config: ServerConfig) -> str:
@@ -92,6 +93,7 @@ class Master:
         self.sick = False
         self.healthy = False
         self.signals = SignalQueue()
+        self.notifier = Notifier.from_environment()  # systemd's Type=notify, when set
         self._reaped_this_pass = False
         self.pid_file = pid_path(config)
         self.board_path = scoreboard_path(config)
@@ -121,6 +123,7 @@ class Master:
         self._prepare_generation()
         self._configured()
         self._spawn(upkeep.startup_slots(self._limits(), mpm=self.config.mpm))
+        self._notify_ready()
         try:
             status = self._loop()
         finally:
@@ -136,12 +139,17 @@ class Master:
         board.set_generation(self.running_generation, self.config_generation)
         threads = 1 if self.config.mpm == "prefork" else limits.threads_per_child
         board.set_limits(self.config.mpm, limits.process_limit, threads)
+        board.set_request_tail(bool(self.config.get("SeeRequestTail")))
         pipe = children.DeathPipe.open()
         self.pipes[self.running_generation] = pipe
         fd = os.open(self.accept_lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         if self.ids is not None:  # children open it themselves after switching User / Group
             os.fchown(fd, *self.ids)
         os.close(fd)
+
+    def _notify_ready(self, status: str = "") -> None:
+        text = status or f"serving (generation {self.running_generation}, {self._mpm} MPM)"
+        self.notifier.ready(text)
 
     def _limits(self) -> upkeep.UpkeepLimits:
         limits = upkeep.UpkeepLimits.from_settings(self.config.main)
@@ -159,6 +167,7 @@ class Master:
             for action in dict.fromkeys(actions):  # a repeated pending signal counts once
                 if action is Action.STOP:
                     self.log("notice", "caught SIGTERM, shutting down", MESSAGES[self._mpm][1])
+                    self.notifier.stopping("stopping")
                     self._stop_children()
                     return 0
                 if action is Action.GRACEFUL_STOP:
@@ -334,9 +343,11 @@ class Master:
 
     def _restart(self) -> None:
         self.log("notice", "SIGHUP received.  Attempting to restart", MESSAGES[self._mpm][4])
+        self.notifier.reloading("restarting")
         loaded = self._reload()
         if loaded is not None:
             self._hard_switch(loaded)
+        self._notify_ready("" if loaded else "restart failed: the running generation serves")
 
     def _hard_switch(self, loaded: Loaded) -> None:
         """Restart: every child stopped, a fresh scoreboard (counters reset), new children."""
@@ -360,8 +371,10 @@ class Master:
         scoreboard size (ServerLimit, ThreadLimit, MPM) gets a new scoreboard file; the old
         children finish on the old map, outside what upkeep and status see."""
         self.log("notice", GRACEFUL_TEXT[self._mpm], MESSAGES[self._mpm][3])
+        self.notifier.reloading("graceful restart")
         loaded = self._reload()
         if loaded is None:
+            self._notify_ready("graceful restart failed: the running generation serves")
             return
         self._tell_old_children(self.running_generation, self._mpm, signal.SIGUSR1)
         self._adopt(loaded)
@@ -372,6 +385,7 @@ class Master:
         self._prepare_generation()
         self._configured()
         self._spawn(upkeep.startup_slots(self._limits(), self._views(), mpm=self._mpm))
+        self._notify_ready()
 
     def _tell_old_children(self, generation: int, mpm: str, signum: int) -> None:
         """prefork: signal each old child and mark its slot G; worker/event: one GRACEFUL byte
@@ -389,6 +403,7 @@ class Master:
 
     def _graceful_stop(self) -> int:
         self.log("notice", "caught SIGWINCH, shutting down gracefully", MESSAGES[self._mpm][2])
+        self.notifier.stopping("stopping gracefully")
         for listener in self.listeners:
             listener.close()
         self._remove_pid_file()

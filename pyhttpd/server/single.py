@@ -1,19 +1,25 @@
 """`pyhttpd -X`: one process, in the foreground, serving connections one after another.
 
 Apache's debug mode: no children, no restart signals (HUP and USR1 just end it, as in Apache);
-TERM and INT stop it. Used until the process model lands, and for debugging afterwards.
+TERM and INT stop it. Used until the process model lands, and for debugging afterwards. As
+Apache -X does, it keeps a scoreboard (one process, one worker, at ScoreBoardFile) so that
+mod_status shows it; the file goes away when it stops (a file that cannot be created leaves an
+anonymous map: the server still serves, mod_status answers 500).
 """
 
 from __future__ import annotations
 
+import os
 import selectors
 import signal
 import socket
 from types import FrameType
 
 from pyhttpd.config import ServerConfig
-from pyhttpd.http.connection import serve_connection
+from pyhttpd.http.connection import Connection, Generation
 from pyhttpd.http.pre_connection import run_pre_connection
+from pyhttpd.scoreboard import Scoreboard, WorkerSlot, WorkerState
+from pyhttpd.scoreboard import file_path as scoreboard_file
 from pyhttpd.server.generation import build_generation
 from pyhttpd.server.listeners import bind_listeners
 
@@ -27,6 +33,28 @@ def _stop(signum: int, frame: FrameType | None) -> None:
     raise _Stop
 
 
+def _serve(client: socket.socket, generation: Generation, worker: WorkerSlot) -> None:
+    try:
+        connection = Connection(client, generation)
+    except OSError:  # the client reset before we could look at it
+        return
+    connection.observer = worker
+    worker.set_state(WorkerState.BUSY_READ)
+    try:
+        connection.serve()
+    finally:
+        worker.set_state(WorkerState.READY)
+
+
+def _scoreboard(config: ServerConfig) -> Scoreboard:
+    try:
+        return Scoreboard.create(
+            scoreboard_file(config.server_root, config.get("ScoreBoardFile")), 1, 1
+        )
+    except OSError:
+        return Scoreboard.create(None, 1, 1)
+
+
 def run_single_process(config: ServerConfig) -> int:
     generation = build_generation(config)
     listeners = bind_listeners(config.get("Listen") or (), int(config.get("ListenBacklog")))
@@ -36,6 +64,13 @@ def run_single_process(config: ServerConfig) -> int:
         selector.register(listener, selectors.EVENT_READ)
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1):
         signal.signal(signum, _stop)
+    board = _scoreboard(config)
+    board.set_generation(0, 1)
+    board.set_limits(config.mpm or "prefork", 1, 1)
+    board.set_request_tail(bool(config.get("SeeRequestTail")))
+    board.process(0).started(os.getpid(), 0)
+    worker = board.worker(0, 0)
+    worker.set_state(WorkerState.READY)
     try:
         while True:
             for key, _ in selector.select():
@@ -50,10 +85,12 @@ def run_single_process(config: ServerConfig) -> int:
                 if served is None:
                     continue
                 with served:
-                    serve_connection(served, generation)
+                    _serve(served, generation, worker)
     except _Stop:
         return 0
     finally:
+        board.unlink()
+        board.close()
         selector.close()
         for listener in listeners:
             listener.close()

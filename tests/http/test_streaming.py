@@ -7,6 +7,7 @@ loopback socket served by `serve_connection`.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -230,3 +231,28 @@ def test_limit_request_body_of_the_location_applies(root: ServerRoot) -> None:
     request = b"POST %b HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\nConnection: close\r\n\r\n"
     assert status_of(exchange(root, request % b"/echo" + b"0123456789", config)) == 413
     assert status_of(exchange(root, request % b"/ignore" + b"0123456789", config)) == 200
+
+
+def _upload_then_read(port: int) -> bytes:
+    """Send a large body's first megabytes as fast as the server takes them, then read the
+    answer to the end: a reset instead of a FIN raises ConnectionResetError here."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(b"POST /index.html HTTP/1.1\r\nHost: a\r\nContent-Length: 10000000\r\n\r\n")
+        sock.setblocking(False)
+        sent = 0
+        with contextlib.suppress(BlockingIOError, BrokenPipeError, ConnectionResetError):
+            while sent < 3_000_000:
+                sent += sock.send(b"x" * 65536)
+        sock.settimeout(5)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+        return answer
+
+
+def test_a_refused_upload_gets_its_413_without_a_reset(root: ServerRoot) -> None:
+    """Closing with the body unread would make the kernel answer it with a reset, which can
+    destroy the 413 in the client's buffer; the engine lingers as Apache does."""
+    with engine_generation(root, {}, "LimitRequestBody 1000") as (generation, _):
+        answer, _ = serve_once(generation, _upload_then_read)
+    assert status_of(answer) == 413 and answer.endswith(b"</body></html>\n")

@@ -194,7 +194,9 @@ def test_pyhttpdctl_start_status_stop(tmp_path: Path) -> None:
         assert len(line.removeprefix("Scoreboard: ")) == 8
         assert "Server MPM: prefork" in status.stdout
         full = pyhttpd(root, "fullstatus", program="pyhttpdctl")
-        assert full.stdout.count("\t_\t") + full.stdout.count("\tW\t") >= 2
+        rows = [line.split() for line in full.stdout.splitlines()]
+        assert sum(1 for row in rows if len(row) > 3 and row[3] in ("_", "W")) >= 1
+        assert "GET /index.html HTTP/1.1" in full.stdout  # the worker that served get()
         kids = psutil.Process(pid).children()
         stop = pyhttpd(root, "stop", program="pyhttpdctl")
         assert stop.returncode == 0, stop.stderr
