@@ -11,7 +11,7 @@ APT_TOOLS := curl:curl ab:apache2-utils htpasswd:apache2-utils apache2:apache2 s
              chromium:chromium
 # Debian's Python libraries the installed pyhttpd (make install, the .deb) runs on: module:package
 APT_PYTHON := pyparsing:python3-pyparsing click:python3-click psutil:python3-psutil \
-              setproctitle:python3-setproctitle
+              setproctitle:python3-setproctitle bcrypt:python3-bcrypt
 # make install: an FHS tree (see packaging/install.sh); DESTDIR stages it elsewhere
 PREFIX     ?= /usr/local
 DESTDIR    ?=

@@ -21,8 +21,6 @@ import functools
 import hashlib
 import hmac
 
-import bcrypt
-
 _ITOA64 = b"./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 APR1 = b"$apr1$"
 SHA1 = b"{SHA}"
@@ -38,6 +36,8 @@ def validate(password: bytes, stored: bytes) -> bool:
         digest = base64.b64encode(hashlib.sha1(password).digest())
         return hmac.compare_digest(SHA1 + digest, stored)
     if stored.startswith(_BCRYPT):
+        import bcrypt  # imported when first needed: a server without bcrypt hashes needs no bcrypt
+
         try:
             return bcrypt.checkpw(password, stored)
         except ValueError:  # a malformed hash
