@@ -13,7 +13,8 @@ import signal
 import socket
 
 from pyhttpd.config.module import Module
-from pyhttpd.http.connection import Connection, Generation, Outcome
+from pyhttpd.http.connection import Connection, Outcome
+from pyhttpd.http.generation import Generation
 from pyhttpd.http.pre_connection import run_pre_connection
 from pyhttpd.mpm.contract import CHILD_OK, GRACEFUL, RESTART, ChildContext
 from pyhttpd.mpm.directives import number, process_rows

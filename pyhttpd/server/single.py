@@ -16,7 +16,8 @@ import socket
 from types import FrameType
 
 from pyhttpd.config import ServerConfig
-from pyhttpd.http.connection import Connection, Generation
+from pyhttpd.http.connection import Connection
+from pyhttpd.http.generation import Generation
 from pyhttpd.http.pre_connection import run_pre_connection
 from pyhttpd.scoreboard import Scoreboard, WorkerSlot, WorkerState
 from pyhttpd.scoreboard import file_path as scoreboard_file
