@@ -18,7 +18,7 @@ import pytest
 from pyhttpd.errors import ConfigError
 from pyhttpd.modules.mod_ssl import enabled_versions
 from tests.harness.master import master
-from tests.harness.server import ServerRoot, free_port, running_server
+from tests.harness.server import ServerRoot, free_port, raw_exchange, running_server, wait_until
 
 NAMES = ("a.test", "b.test", "old.test")
 
@@ -26,8 +26,8 @@ NAMES = ("a.test", "b.test", "old.test")
 def make_certificates(directory: Path) -> None:
     for name in NAMES:
         subprocess.run(
-            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-             "-keyout", str(directory / f"{name}.key"), "-out", str(directory / f"{name}.crt"),
+            ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+             "-nodes", "-days", "2", "-keyout", str(directory / f"{name}.key"), "-out", str(directory / f"{name}.crt"),
              "-subj", f"/CN={name}", "-addext", f"subjectAltName=DNS:{name}"],
             check=True, capture_output=True, timeout=60,
         )  # fmt: skip
@@ -48,6 +48,7 @@ def config(root: ServerRoot, tls: int, tls13: int) -> str:
     return "\n".join(
         [
             "DirectoryIndex index.html",
+            "LogLevel info",
             f"Listen 127.0.0.1:{tls}",
             f"Listen 127.0.0.1:{tls13}",
             "Header set X-HTTPS %{HTTPS}e",
@@ -168,13 +169,32 @@ def test_ssl_protocol_refuses_older_versions_and_bad_clients_cost_one_connection
         with pytest.raises(OSError):  # an SSL alert, or a reset
             context.wrap_socket(raw, server_hostname="old.test")
     with socket.create_connection(("127.0.0.1", tls), timeout=10) as raw:
-        raw.sendall(b"GET / HTTP/1.1\r\nHost: a.test\r\n\r\n")  # plain HTTP to the TLS port
+        raw.sendall(b"\x16\x03\x01\x00\x05hello")  # a broken ClientHello: closed
         try:
             assert raw.recv(65536)[:1] in (b"", b"\x15")  # closed, or a TLS alert
         except ConnectionResetError:
             pass
     assert https_get(tls13, "old.test", certs).status == 200  # TLS 1.3 clients still welcome
     assert https_get(tls, "a.test", certs).status == 200
+
+
+def test_plain_http_to_the_https_port_gets_apache_400_page(
+    server: tuple[ServerRoot, int, int],
+) -> None:
+    root, tls, _ = server
+    answer = raw_exchange(tls, b"GET / HTTP/1.1\r\nHost: a.test\r\n\r\n")
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 Bad Request\r\n")
+    assert b"Content-Length: 402\r\n" in head and b"Connection: close" in head
+    assert body.endswith(
+        b"<p>Your browser sent a request that this server could not understand.<br />\n"
+        b"Reason: You're speaking plain HTTP to an SSL-enabled server port.<br />\n"
+        b" Instead use the HTTPS scheme to access this URL, please.<br />\n</p>\n</body></html>\n"
+    )
+    log = root.path / "logs" / "error_log"
+    assert wait_until(
+        lambda: "AH01996: SSL handshake failed: HTTP spoken on HTTPS port" in log.read_text()
+    )
 
 
 @pytest.mark.parametrize("mpm", ["worker", "prefork"])
