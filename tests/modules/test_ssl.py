@@ -240,3 +240,38 @@ def test_configuration_errors_speak_apache(tmp_path: Path) -> None:
         with pytest.raises(ConfigError) as raised:
             load(str(path), str(tmp_path), default_registry(), environment={})
         assert reason in str(raised.value)
+
+
+def test_main_server_tls_sends_the_chain_file(tmp_path: Path) -> None:
+    root = ServerRoot(tmp_path, mpm="worker")
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2"]
+    steps = [
+        ["req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.crt", "-subj", "/CN=Test CA"],
+        ["req", *ec, "-keyout", "leaf.key", "-out", "leaf.csr", "-subj", "/CN=localhost",
+         "-addext", "subjectAltName=DNS:localhost"],
+        ["x509", "-req", "-in", "leaf.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+         "-CAcreateserial", "-days", "2", "-out", "leaf.crt", "-copy_extensions", "copy"],
+    ]  # fmt: skip
+    for step in steps:
+        subprocess.run(["openssl", *step], cwd=tmp_path, check=True, capture_output=True)
+    (root.htdocs / "index.html").write_text("chained\n")
+    root.write_config(
+        "SSLEngine on\nSSLCertificateFile leaf.crt\nSSLCertificateKeyFile leaf.key\n"
+        "SSLCertificateChainFile ca.crt\nDirectoryIndex index.html",
+        modules=("ssl", "dir"),
+    )
+    with running_server(root):
+        shown = subprocess.run(
+            ["openssl", "s_client", "-connect", f"127.0.0.1:{root.port}", "-showcerts",
+             "-servername", "localhost"],
+            input=b"", capture_output=True, timeout=20,
+        ).stdout  # fmt: skip
+        assert shown.count(b"BEGIN CERTIFICATE") == 2  # the leaf and the chain file's CA
+        context = ssl.create_default_context(cafile=str(tmp_path / "ca.crt"))
+        with socket.create_connection(("127.0.0.1", root.port), timeout=10) as raw:
+            with context.wrap_socket(raw, server_hostname="localhost") as sock:
+                sock.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                answer = b""
+                while chunk := sock.recv(65536):
+                    answer += chunk
+        assert answer.endswith(b"chained\n")
