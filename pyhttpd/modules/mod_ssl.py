@@ -4,7 +4,8 @@ Directive table on top; hooks at the bottom. A connection is TLS when the server
 its local address by default (the first <VirtualHost> listening there, else the main server) has
 `SSLEngine on`; plain and HTTPS listeners live side by side. The handshake runs in the
 pre_connection hook, in the thread (or prefork child) that serves the connection, bounded by
-Timeout; the SNI name then picks the certificate of the vhost it names (ServerName/ServerAlias)
+Timeout (plain HTTP spoken there gets Apache's 400 page, see ssl_plain_http); the SNI name
+then picks the certificate of the vhost it names (ServerName/ServerAlias)
 among those on the address. Requests on a TLS connection carry HTTPS=on, and URLs the server
 builds (redirects) use https. SSLProtocol maps to a minimum and maximum TLS version,
 SSLCipherSuite to OpenSSL's cipher list for TLS 1.2 and below (Python cannot set TLS 1.3 suites:
@@ -26,9 +27,12 @@ from pyhttpd.config.directives import RSRC_CONF, ArgShape, Command, DirectiveSpe
 from pyhttpd.config.lookup import select_vhost, server_settings
 from pyhttpd.config.model import ServerConfig, Settings, VirtualHost
 from pyhttpd.config.module import Module
+from pyhttpd.errorlog import ErrorLog
 from pyhttpd.errors import DirectiveError, StartupError
+from pyhttpd.http.connection import server_token
 from pyhttpd.http.phases import DECLINED, HookContext, Hooks, Phase
 from pyhttpd.http.request import Request
+from pyhttpd.modules.ssl_plain_http import answer_plain_http, speaks_plain_http
 
 MODULE_NAME = "ssl_module"
 HTTPS_NOTE = "https"  # set on requests that arrived over TLS (read by redirect.construct_url)
@@ -209,6 +213,7 @@ class TlsServers:
     config: ServerConfig
     contexts: dict[int | None, ssl.SSLContext]
     timeout: float
+    error_log: ErrorLog
 
     def context_for(self, vhost: VirtualHost | None) -> ssl.SSLContext | None:
         return self.contexts.get(None if vhost is None else id(vhost))
@@ -232,10 +237,21 @@ class TlsServers:
         if context is None:
             return sock
         sock.settimeout(self.timeout)
+        if speaks_plain_http(sock):
+            client = "{}:{}".format(*sock.getpeername()[:2])
+            self.error_log.log(
+                "info",
+                "ssl",
+                "SSL handshake failed: HTTP spoken on HTTPS port; trying to send HTML error page",
+                tag="AH01996",
+                client=client,
+            )
+            answer_plain_http(sock, server_token(str(self.config.get("ServerTokens"))))
+            raise ConnectionAbortedError("plain HTTP on an HTTPS port: answered 400")
         return context.wrap_socket(sock, server_side=True)
 
 
-def _servers(config: ServerConfig) -> TlsServers:
+def _servers(config: ServerConfig, error_log: ErrorLog) -> TlsServers:
     contexts: dict[int | None, ssl.SSLContext] = {}
     timeout = max(float(config.get("Timeout") or 60), 0.001)
     servers: list[VirtualHost | None] = [None, *config.vhosts]
@@ -245,14 +261,14 @@ def _servers(config: ServerConfig) -> TlsServers:
             continue
         name = str(settings.get("ServerName") or "localhost")
         contexts[None if vhost is None else id(vhost)] = build_context(settings, name)
-    tls = TlsServers(config, contexts, timeout)
+    tls = TlsServers(config, contexts, timeout, error_log)
     for context in contexts.values():
         context.sni_callback = tls.choose_by_name  # type: ignore[assignment]
     return tls
 
 
 def register(hooks: Hooks, context: HookContext) -> None:
-    tls = _servers(context.config)
+    tls = _servers(context.config, context.error_log)
     if not tls.contexts:
         return
     if context.config.module_loaded("mpm_event_module"):

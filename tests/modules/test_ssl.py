@@ -18,7 +18,7 @@ import pytest
 from pyhttpd.errors import ConfigError
 from pyhttpd.modules.mod_ssl import enabled_versions
 from tests.harness.master import master
-from tests.harness.server import ServerRoot, free_port, running_server
+from tests.harness.server import ServerRoot, free_port, raw_exchange, running_server, wait_until
 
 NAMES = ("a.test", "b.test", "old.test")
 
@@ -26,8 +26,8 @@ NAMES = ("a.test", "b.test", "old.test")
 def make_certificates(directory: Path) -> None:
     for name in NAMES:
         subprocess.run(
-            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-             "-keyout", str(directory / f"{name}.key"), "-out", str(directory / f"{name}.crt"),
+            ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+             "-nodes", "-days", "2", "-keyout", str(directory / f"{name}.key"), "-out", str(directory / f"{name}.crt"),
              "-subj", f"/CN={name}", "-addext", f"subjectAltName=DNS:{name}"],
             check=True, capture_output=True, timeout=60,
         )  # fmt: skip
@@ -48,6 +48,7 @@ def config(root: ServerRoot, tls: int, tls13: int) -> str:
     return "\n".join(
         [
             "DirectoryIndex index.html",
+            "LogLevel info",
             f"Listen 127.0.0.1:{tls}",
             f"Listen 127.0.0.1:{tls13}",
             "Header set X-HTTPS %{HTTPS}e",
@@ -168,13 +169,32 @@ def test_ssl_protocol_refuses_older_versions_and_bad_clients_cost_one_connection
         with pytest.raises(OSError):  # an SSL alert, or a reset
             context.wrap_socket(raw, server_hostname="old.test")
     with socket.create_connection(("127.0.0.1", tls), timeout=10) as raw:
-        raw.sendall(b"GET / HTTP/1.1\r\nHost: a.test\r\n\r\n")  # plain HTTP to the TLS port
+        raw.sendall(b"\x16\x03\x01\x00\x05hello")  # a broken ClientHello: closed
         try:
             assert raw.recv(65536)[:1] in (b"", b"\x15")  # closed, or a TLS alert
         except ConnectionResetError:
             pass
     assert https_get(tls13, "old.test", certs).status == 200  # TLS 1.3 clients still welcome
     assert https_get(tls, "a.test", certs).status == 200
+
+
+def test_plain_http_to_the_https_port_gets_apache_400_page(
+    server: tuple[ServerRoot, int, int],
+) -> None:
+    root, tls, _ = server
+    answer = raw_exchange(tls, b"GET / HTTP/1.1\r\nHost: a.test\r\n\r\n")
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 Bad Request\r\n")
+    assert b"Content-Length: 402\r\n" in head and b"Connection: close" in head
+    assert body.endswith(
+        b"<p>Your browser sent a request that this server could not understand.<br />\n"
+        b"Reason: You're speaking plain HTTP to an SSL-enabled server port.<br />\n"
+        b" Instead use the HTTPS scheme to access this URL, please.<br />\n</p>\n</body></html>\n"
+    )
+    log = root.path / "logs" / "error_log"
+    assert wait_until(
+        lambda: "AH01996: SSL handshake failed: HTTP spoken on HTTPS port" in log.read_text()
+    )
 
 
 @pytest.mark.parametrize("mpm", ["worker", "prefork"])
@@ -220,3 +240,38 @@ def test_configuration_errors_speak_apache(tmp_path: Path) -> None:
         with pytest.raises(ConfigError) as raised:
             load(str(path), str(tmp_path), default_registry(), environment={})
         assert reason in str(raised.value)
+
+
+def test_main_server_tls_sends_the_chain_file(tmp_path: Path) -> None:
+    root = ServerRoot(tmp_path, mpm="worker")
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2"]
+    steps = [
+        ["req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.crt", "-subj", "/CN=Test CA"],
+        ["req", *ec, "-keyout", "leaf.key", "-out", "leaf.csr", "-subj", "/CN=localhost",
+         "-addext", "subjectAltName=DNS:localhost"],
+        ["x509", "-req", "-in", "leaf.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+         "-CAcreateserial", "-days", "2", "-out", "leaf.crt", "-copy_extensions", "copy"],
+    ]  # fmt: skip
+    for step in steps:
+        subprocess.run(["openssl", *step], cwd=tmp_path, check=True, capture_output=True)
+    (root.htdocs / "index.html").write_text("chained\n")
+    root.write_config(
+        "SSLEngine on\nSSLCertificateFile leaf.crt\nSSLCertificateKeyFile leaf.key\n"
+        "SSLCertificateChainFile ca.crt\nDirectoryIndex index.html",
+        modules=("ssl", "dir"),
+    )
+    with running_server(root):
+        shown = subprocess.run(
+            ["openssl", "s_client", "-connect", f"127.0.0.1:{root.port}", "-showcerts",
+             "-servername", "localhost"],
+            input=b"", capture_output=True, timeout=20,
+        ).stdout  # fmt: skip
+        assert shown.count(b"BEGIN CERTIFICATE") == 2  # the leaf and the chain file's CA
+        context = ssl.create_default_context(cafile=str(tmp_path / "ca.crt"))
+        with socket.create_connection(("127.0.0.1", root.port), timeout=10) as raw:
+            with context.wrap_socket(raw, server_hostname="localhost") as sock:
+                sock.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                answer = b""
+                while chunk := sock.recv(65536):
+                    answer += chunk
+        assert answer.endswith(b"chained\n")
