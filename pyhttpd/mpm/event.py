@@ -12,6 +12,7 @@ import time
 
 from pyhttpd.config.module import Module
 from pyhttpd.http.connection import Connection, Outcome
+from pyhttpd.http.pre_connection import run_pre_connection
 from pyhttpd.mpm.contract import ChildContext
 from pyhttpd.mpm.directives import ASYNC_REQUEST_WORKER_FACTOR, process_rows, thread_rows
 from pyhttpd.mpm.limits import EVENT_TAGS, check_threaded
@@ -100,6 +101,11 @@ class EventListener(Listener):
 
     def connection_accepted(self, sock: socket.socket) -> None:
         self.open += 1
+        if self.context.generation.hooks.pre_connection_wanted(sock):
+            # A TLS handshake to do: a worker does it (bounded by Timeout) and serves the first
+            # request, as Apache's event does; the connection is parked here between requests.
+            self.pool.submit(sock)
+            return
         connection = open_connection(sock, self)
         if connection is None:  # the client already left; the socket is closed
             self.open -= 1
@@ -150,6 +156,10 @@ class EventListener(Listener):
     def park(self, connection: Connection) -> None:
         if self.stop is not Stop.NONE:
             self.close(connection.sock)
+            return
+        pending = getattr(connection.sock, "pending", None)
+        if pending is not None and pending():  # TLS bytes already decrypted: no readable event
+            self.read_head(connection)
             return
         self.parked[connection] = time.monotonic() + self.keep_alive
         self.selector.register(
@@ -231,7 +241,12 @@ def serve_until_idle(job: object, slot: WorkerSlot, listener: EventListener) -> 
         sock = job.sock
     else:
         assert isinstance(job, socket.socket)
-        sock = job
+        served = run_pre_connection(job, listener.context.generation.hooks)  # mod_ssl's handshake
+        if served is None:  # closed by the failed hook
+            listener.returns.put((job, None, Outcome.CLOSE))
+            listener.wake.wake()
+            return None
+        sock = served
         connection = open_connection(sock, listener)
     outcome = Outcome.CLOSE
     try:
