@@ -1,7 +1,8 @@
 # pyhttpd developer targets. `make run` and `make test` each install what they need on a fresh
 # Debian machine: a virtual environment in .venv (also `make venv`) and the system tools the tests
 # drive (curl, ab, and apache2 for the differential test). apt-get runs only for a missing tool.
-# `make bench` (QUICK=1 for a run under two minutes) adds wrk, nginx and the `bench` extras.
+# `make bench` (QUICK=1 for a run under two minutes) adds wrk, nginx, Apache's mod_wsgi and the
+# `bench` extras (gunicorn, matplotlib).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -38,6 +39,8 @@ system-deps:
 
 bench-deps: venv $(BENCH_STAMP)
 	@$(MAKE) --no-print-directory system-deps APT_TOOLS="$(BENCH_APT_TOOLS)"
+	@test -e /usr/lib/apache2/modules/mod_wsgi.so || { $(SUDO) apt-get update -q && \
+	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q libapache2-mod-wsgi-py3; }
 
 $(BENCH_STAMP): pyproject.toml $(STAMP)
 	$(BIN)/python -m pip install -q -e '.[test,bench]'

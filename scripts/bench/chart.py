@@ -18,6 +18,8 @@ PANELS = (
     ("keepalive_fresh", "max_ms", "6. fresh request behind idle conns, max ms"),
 )
 
+COLORS = {"apache": "tab:red", "pyhttpd": "tab:blue", "python": "tab:green"}
+
 
 def draw(document: dict[str, Any], path: Path) -> Path | None:
     try:
@@ -41,8 +43,10 @@ def draw(document: dict[str, Any], path: Path) -> Path | None:
         if not names:
             axis.text(0.5, 0.5, "no figures", ha="center", transform=axis.transAxes)
             continue
-        colors = ["tab:red" if n.startswith("apache") else "tab:blue" for n in names]
+        colors = [COLORS.get(n.split("-")[0], "tab:gray") for n in names]
         axis.barh(names, medians, xerr=[below, above], color=colors, capsize=3)
+        if test == "keepalive_fresh":
+            axis.set_xscale("log")  # worker waits out a KeepAliveTimeout, event does not
         axis.invert_yaxis()
         axis.tick_params(labelsize=8)
     meta = document.get("meta", {})

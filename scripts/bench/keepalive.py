@@ -30,7 +30,7 @@ Put = Callable[[str, float | None], None]
 
 def keepalive_fresh(name: str, plan: Plan, put: Put, note: Callable[[str], None]) -> None:
     shape = tuning.one_child(10, plan.keepalive_timeout)
-    server = servers.start(name, shape)
+    server = servers.start(name, shape, wsgi=False)
     try:
         held = holder.hold(server.urls["small"], 20, budget=1.0, parallel=20)
         timeout = 2 * plan.keepalive_timeout + 5
@@ -48,7 +48,7 @@ def keepalive_fresh(name: str, plan: Plan, put: Put, note: Callable[[str], None]
 
 def idle_capacity(name: str, count: int, plan: Plan, put: Put, note: Callable[[str], None]) -> None:
     shape = tuning.one_child(25, IDLE_KEEPALIVE_TIMEOUT, IDLE_ASYNC_FACTOR)
-    server = servers.start(name, shape)
+    server = servers.start(name, shape, wsgi=False)
     try:
         rest = memory.usage(server.pids())
         held = holder.hold(server.urls["small"], count, budget=20.0 if plan.quick else 60.0)

@@ -72,6 +72,8 @@ def parse_wrk(text: str) -> WrkResult:
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
     if non_2xx:
         errors += int(non_2xx[1])
+    if total and int(total[1]) == 0:
+        return WrkResult(error="no request answered during the run")
     return WrkResult(
         requests_per_s=float(rate[1]),
         mib_per_s=_bytes(transfer[1]) / (1 << 20),

@@ -9,6 +9,7 @@ Runs in the bench process (`python -m scripts.bench`, `make bench`).
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import contextlib
 import datetime
 import sys
@@ -18,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from scripts.bench import cases, chart, keepalive, memory, report, servers
+from scripts.bench import cases, chart, keepalive, loads, memory, report, servers
 from scripts.bench.stats import Results
 
 OUT = servers.REPO / "build" / "bench"
@@ -53,11 +54,27 @@ def _start_all(names: Sequence[str], results: Results) -> dict[str, servers.Serv
     for name in names:
         try:
             running[name] = servers.start(name)
+            _warm_up(running[name])
         except servers.StartFailed as exc:
             _say(f"  {name}: {exc}")
             for test in report.TESTS:
                 results.note(name, test, "failed to start (skipped)")
     return running
+
+
+def _stop_all(running: list[servers.Server]) -> None:
+    """Stop every server at once: Apache with mod_wsgi takes seconds to stop, each."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(running) or 1) as pool:
+        for future in [pool.submit(server.stop) for server in running]:
+            with contextlib.suppress(Exception):
+                future.result(timeout=60)
+
+
+def _warm_up(server: servers.Server) -> None:
+    """A few hundred unrecorded requests: children forked, interpreters and WSGI apps loaded."""
+    for kind in ("small", "wsgi"):
+        if kind in server.urls:
+            loads.ab(server.urls[kind], 50, 300, 5)
 
 
 def _throughput_round(running: dict[str, servers.Server], plan: cases.Plan, round_no: int,
@@ -121,9 +138,7 @@ def run(plan: cases.Plan, names: Sequence[str], out: Path) -> dict:
         for round_no in range(plan.rounds):
             _throughput_round(running, plan, round_no, results)
     finally:
-        for server in running.values():
-            with contextlib.suppress(Exception):
-                server.stop()
+        _stop_all(list(running.values()))
     started_ok = set(running)
     for round_no in range(plan.idle_rounds):
         _keepalive_round(started_ok, plan, round_no, results)
@@ -147,7 +162,7 @@ def run(plan: cases.Plan, names: Sequence[str], out: Path) -> dict:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m scripts.bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="short runs: under two minutes")
-    parser.add_argument("--rounds", type=int, help="rounds of tests 1-5 (at least 3 by default)")
+    parser.add_argument("--rounds", type=int, help="rounds of tests 1-5 (full: 3, quick: 2)")
     parser.add_argument("--servers", help="comma-separated subset of: " + ",".join(servers.NAMES))
     parser.add_argument("--out", type=Path, default=OUT, help="where latest.json/.png go")
     args = parser.parse_args(argv)

@@ -118,19 +118,24 @@ def _site(root: Path) -> None:
     os.chmod(root, 0o755)
 
 
-def _command(name: str, root: Path, port: int, tuning: tun.Tuning) -> tuple[list[str], dict]:
+def _command(
+    name: str, root: Path, port: int, tuning: tun.Tuning, wsgi: bool
+) -> tuple[list[str], dict]:
     family, _, kind = name.partition("-")
     urls = {"small": f"http://127.0.0.1:{port}/small.html"}
     urls["large"] = f"http://127.0.0.1:{port}/large.bin"
     if family == "apache":
-        (root / "httpd.conf").write_text(tun.apache_conf(root, port, kind, tuning))
+        wsgi = wsgi and tun.APACHE_WSGI.exists()
+        if wsgi:
+            urls["wsgi"] = f"http://127.0.0.1:{port}/hello"
+        (root / "httpd.conf").write_text(tun.apache_conf(root, port, kind, tuning, wsgi))
         return ["/usr/sbin/apache2", "-D", "FOREGROUND", "-f", str(root / "httpd.conf")], urls
     if family == "nginx":
         (root / "nginx.conf").write_text(tun.nginx_conf(root, port, tuning))
         conf = ["-c", str(root / "nginx.conf"), "-p", f"{root}/"]
         return ["/usr/sbin/nginx", "-g", "daemon off;", *conf], urls
     if family == "pyhttpd":
-        wsgi = wsgi_available()
+        wsgi = wsgi and wsgi_available()
         (root / "httpd.conf").write_text(tun.pyhttpd_conf(root, port, kind, tuning, wsgi))
         if wsgi:
             urls["wsgi"] = f"http://127.0.0.1:{port}/hello"
@@ -146,12 +151,18 @@ def _command(name: str, root: Path, port: int, tuning: tun.Tuning) -> tuple[list
     return [sys.executable, script, f"{port}:{SMALL_BYTES}", f"{large}:{LARGE_BYTES}"], urls
 
 
-def start(name: str, tuning: tun.Tuning = tun.DEFAULT, timeout: float = 20.0) -> Server:
-    """Start NAME in a fresh temp dir and wait (polling, bounded) until it answers."""
+def start(
+    name: str, tuning: tun.Tuning = tun.DEFAULT, wsgi: bool = True, timeout: float = 20.0
+) -> Server:
+    """Start NAME in a fresh temp dir and wait (polling, bounded) until it answers.
+
+    WSGI: also serve /hello through the server's WSGI module (Apache's mod_wsgi, pyhttpd's
+    wsgi_module) when it has one; the static-only tests 6 and 7 start without it.
+    """
     root = Path(tempfile.mkdtemp(prefix=f"bench-{name}-"))
     _site(root)
     port = free_port()
-    argv, urls = _command(name, root, port, tuning)
+    argv, urls = _command(name, root, port, tuning, wsgi)
     log = (root / "logs" / "stderr_log").open("wb")
     # A session of its own: Apache prefork signals its whole process group when it stops.
     process = subprocess.Popen(

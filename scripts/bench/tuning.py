@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 APACHE_MODULES = Path("/usr/lib/apache2/modules")
+APACHE_WSGI = APACHE_MODULES / "mod_wsgi.so"  # Debian's libapache2-mod-wsgi-py3
 WSGI_APP = """def application(environ, start_response):
     body = b"Hello, world!\\n"
     start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
@@ -86,30 +87,32 @@ def pyhttpd_conf(root: Path, port: int, mpm: str, tuning: Tuning, wsgi: bool) ->
     return "\n".join(lines) + "\n"
 
 
-def apache_conf(root: Path, port: int, mpm: str, tuning: Tuning) -> str:
-    return (
-        "\n".join(
-            [
-                f"ServerRoot {root}",
-                f"LoadModule mpm_{mpm}_module {APACHE_MODULES}/mod_mpm_{mpm}.so",
-                f"LoadModule authz_core_module {APACHE_MODULES}/mod_authz_core.so",
-                "User www-data",
-                "Group www-data",
-                "ServerName localhost",
-                f"Listen 127.0.0.1:{port}",
-                f"PidFile {root}/logs/httpd.pid",
-                f"ErrorLog {root}/logs/error_log",
-                f"ScoreBoardFile {root}/logs/apache_runtime_status",
-                f"Mutex file:{root}/logs default",
-                "LogLevel error",
-                f"DocumentRoot {root}/htdocs",
-                f"<Directory {root}/htdocs>\n    Require all granted\n</Directory>",
-                tuning.keepalive_block(),
-                tuning.mpm_block(mpm),
-            ]
-        )
-        + "\n"
-    )
+def apache_conf(root: Path, port: int, mpm: str, tuning: Tuning, wsgi: bool) -> str:
+    """Debian's apache2, with mod_wsgi (embedded mode) for the WSGI row when it is installed."""
+    lines = [
+        f"ServerRoot {root}",
+        f"LoadModule mpm_{mpm}_module {APACHE_MODULES}/mod_mpm_{mpm}.so",
+        f"LoadModule authz_core_module {APACHE_MODULES}/mod_authz_core.so",
+        "User www-data",
+        "Group www-data",
+        "ServerName localhost",
+        f"Listen 127.0.0.1:{port}",
+        f"PidFile {root}/logs/httpd.pid",
+        f"ErrorLog {root}/logs/error_log",
+        f"ScoreBoardFile {root}/logs/apache_runtime_status",
+        f"Mutex file:{root}/logs default",
+        "LogLevel error",
+        f"DocumentRoot {root}/htdocs",
+        f"<Directory {root}/htdocs>\n    Require all granted\n</Directory>",
+        tuning.keepalive_block(),
+        tuning.mpm_block(mpm),
+    ]
+    if wsgi:
+        lines += [
+            f"LoadModule wsgi_module {APACHE_WSGI}",
+            f"WSGIScriptAlias /hello {root}/hello.wsgi",
+        ]
+    return "\n".join(lines) + "\n"
 
 
 def nginx_conf(root: Path, port: int, tuning: Tuning) -> str:

@@ -53,6 +53,11 @@ def test_wrk_without_figures_is_an_error_not_an_exception() -> None:
     assert parse_wrk("").error == "no output"
 
 
+def test_wrk_run_without_a_single_answer_is_an_error() -> None:
+    text = WRK.format(errors="").replace("622 requests in", "0 requests in")
+    assert parse_wrk(text).error == "no request answered during the run"
+
+
 def test_wrk_transfer_in_kilobytes() -> None:
     text = WRK.format(errors="").replace("580.26MB", "512.00KB")
     assert parse_wrk(text).mib_per_s == pytest.approx(0.5)
