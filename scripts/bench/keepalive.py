@@ -12,10 +12,9 @@ bench process.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Callable
 
 from scripts.bench import holder, memory, servers, tuning
-from scripts.bench.cases import Plan
+from scripts.bench.cases import Plan, Record
 from scripts.bench.stats import percentile
 
 FRESH_SERVERS = ("apache-event", "apache-worker", "pyhttpd-event", "pyhttpd-worker")
@@ -25,12 +24,10 @@ IDLE_KEEPALIVE_TIMEOUT = 120  # longer than any hold: the idle connections must 
 # child; the factor is raised so that the test measures the child, not that guard.
 IDLE_ASYNC_FACTOR = 1000.0
 
-Put = Callable[[str, float | None], None]
 
-
-def keepalive_fresh(name: str, plan: Plan, put: Put, note: Callable[[str], None]) -> None:
+def keepalive_fresh(name: str, plan: Plan, record: Record) -> None:
     shape = tuning.one_child(10, plan.keepalive_timeout)
-    server = servers.start(name, shape, wsgi=False)
+    server = servers.start(name, shape)
     try:
         held = holder.hold(server.urls["small"], 20, budget=1.0, parallel=20)
         timeout = 2 * plan.keepalive_timeout + 5
@@ -39,16 +36,16 @@ def keepalive_fresh(name: str, plan: Plan, put: Put, note: Callable[[str], None]
         held.close()
     finally:
         server.stop()
-    put("median_ms", statistics.median(fresh.latencies) if fresh.latencies else None)
-    put("max_ms", max(fresh.latencies) if fresh.latencies else None)
-    put("failures", float(fresh.failures))
+    record.put("median_ms", statistics.median(fresh.latencies) if fresh.latencies else None)
+    record.put("max_ms", max(fresh.latencies) if fresh.latencies else None)
+    record.put("failures", float(fresh.failures))
     if answered < 20:
-        note(f"{answered} of 20 idle connections answered within 1 s (all threads held)")
+        record.note(f"{answered} of 20 idle connections answered within 1 s (all threads held)")
 
 
-def idle_capacity(name: str, count: int, plan: Plan, put: Put, note: Callable[[str], None]) -> None:
+def idle_capacity(name: str, count: int, plan: Plan, record: Record) -> None:
     shape = tuning.one_child(25, IDLE_KEEPALIVE_TIMEOUT, IDLE_ASYNC_FACTOR)
-    server = servers.start(name, shape, wsgi=False)
+    server = servers.start(name, shape)
     try:
         rest = memory.usage(server.pids())
         held = holder.hold(server.urls["small"], count, budget=20.0 if plan.quick else 60.0)
@@ -59,13 +56,13 @@ def idle_capacity(name: str, count: int, plan: Plan, put: Put, note: Callable[[s
         held.close()
     finally:
         server.stop()
-    put("held", float(still))
+    record.put("held", float(still))
     p99 = percentile(fresh.latencies, 99)
-    put("p99_ms", p99 if fresh.failures == 0 else None)
+    record.put("p99_ms", p99 if fresh.failures == 0 else None)
     if answered:
-        put("kib_per_conn", (loaded.pss_mib - rest.pss_mib) * 1024 / answered)
+        record.put("kib_per_conn", (loaded.pss_mib - rest.pss_mib) * 1024 / answered)
     verdict = "no fresh answer" if p99 is None else f"fresh p99 {p99:.1f} ms"
     if p99 is not None and p99 < 50 and not fresh.failures:
         verdict += " (under 50 ms)"
     failed = f", {fresh.failures} fresh requests failed" if fresh.failures else ""
-    note(f"held {still} of {count}, {count - answered} never answered{failed}; {verdict}")
+    record.note(f"held {still} of {count}, {count - answered} never answered{failed}; {verdict}")

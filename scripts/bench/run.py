@@ -16,7 +16,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from scripts.bench import cases, chart, keepalive, loads, memory, report, servers
@@ -36,30 +36,53 @@ def _say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-def _guarded(label: str, results: Results, server: str, test: str, work: Callable[[], None]):
-    """Run WORK; an exception becomes a note on (server, test), never the end of the run."""
+def _guarded(label: str, record: cases.Record, work: Callable[..., None], *args: object) -> None:
+    """Run WORK(*ARGS); an exception becomes a note, never the end of the run."""
     began = time.monotonic()
     try:
-        work()
+        work(*args)
     except servers.StartFailed as exc:
-        results.note(server, test, f"failed to start: {exc}")
+        record.note(f"failed to start: {exc}")
     except Exception as exc:  # noqa: BLE001 - one server's failure must not end the run
-        results.note(server, test, f"error: {type(exc).__name__}: {exc}")
+        record.note(f"error: {type(exc).__name__}: {exc}")
         traceback.print_exc()
     _say(f"  {label:<40} {time.monotonic() - began:5.1f} s")
 
 
-def _start_all(names: Sequence[str], results: Results) -> dict[str, servers.Server]:
-    running = {}
+@dataclass
+class Fleet:
+    """The servers of tests 1-5: one static instance each, plus WSGI instances (`wsgi_module`)."""
+
+    static: dict[str, servers.Server] = field(default_factory=dict)
+    wsgi: dict[str, servers.Server] = field(default_factory=dict)
+
+    def serving(self, name: str, test: str) -> servers.Server:
+        if test == "wsgi_hello":
+            return self.wsgi.get(name, self.static[name])
+        return self.static[name]
+
+    def all(self) -> list[servers.Server]:
+        return [*self.static.values(), *self.wsgi.values()]
+
+
+def _start_all(names: Sequence[str], results: Results) -> Fleet:
+    fleet = Fleet()
     for name in names:
         try:
-            running[name] = servers.start(name)
-            _warm_up(running[name])
+            fleet.static[name] = servers.start(name)
+            _warm_up(fleet.static[name])
         except servers.StartFailed as exc:
             _say(f"  {name}: {exc}")
             for test in report.TESTS:
                 results.note(name, test, "failed to start (skipped)")
-    return running
+            continue
+        if servers.wsgi_module(name):
+            try:
+                fleet.wsgi[name] = servers.start(name, wsgi=True)
+                _warm_up(fleet.wsgi[name])
+            except servers.StartFailed as exc:
+                results.note(name, "wsgi_hello", f"failed to start with WSGI: {exc}")
+    return fleet
 
 
 def _stop_all(running: list[servers.Server]) -> None:
@@ -77,29 +100,28 @@ def _warm_up(server: servers.Server) -> None:
             loads.ab(server.urls[kind], 50, 300, 5)
 
 
-def _throughput_round(running: dict[str, servers.Server], plan: cases.Plan, round_no: int,
-                      results: Results) -> None:  # fmt: skip
-    order = _rotate(list(running), round_no)
+def _record(results: Results, name: str, test: str, round_no: int) -> cases.Record:
+    """Where one case on one server in one round puts its figures and notes."""
+    return cases.Record(
+        lambda metric, value: results.add(name, test, metric, round_no, value),
+        lambda text: results.note(name, test, text),
+    )
+
+
+def _throughput_round(fleet: Fleet, plan: cases.Plan, round_no: int, results: Results) -> None:
+    order = _rotate(list(fleet.static), round_no)
     for name in order:
-        rest = memory.usage(running[name].pids())
+        rest = memory.usage(fleet.static[name].pids())
         results.add(name, "memory", "rest_pss_mib", round_no, rest.pss_mib)
         results.add(name, "memory", "rest_rss_mib", round_no, rest.rss_mib)
     for test, case in cases.CASES.items():
         for name in order:
-            server = running[name]
-
-            def put(metric: str, value: float | None, name: str = name, test: str = test) -> None:
-                results.add(name, test, metric, round_no, value)
-
-            def note(text: str, name: str = name, test: str = test) -> None:
-                results.note(name, test, text)
-
-            record = cases.Record(put, note)
+            server, record = fleet.serving(name, test), _record(results, name, test, round_no)
             if server.process.poll() is not None:
-                note(f"server exited (status {server.process.returncode})")
+                record.note(f"server exited (status {server.process.returncode})")
                 continue
-            _guarded(f"round {round_no + 1} {test} {name}", results, name, test,
-                     lambda case=case, server=server, record=record: case(server, plan, record))  # fmt: skip
+            label = f"round {round_no + 1} {test} {name}"
+            _guarded(label, record, case, server, plan, record)
             first_load = "small_keepalive" if "small" in server.urls else "wsgi_hello"
             if test == first_load and record.load is not None:
                 results.add(name, "memory", "load_pss_mib", round_no, record.load.pss_mib)
@@ -107,39 +129,35 @@ def _throughput_round(running: dict[str, servers.Server], plan: cases.Plan, roun
 
 
 def _keepalive_round(names: set[str], plan: cases.Plan, round_no: int, results: Results) -> None:
-    def recorder(name: str, test: str) -> tuple[keepalive.Put, Callable[[str], None]]:
-        return (
-            lambda metric, value: results.add(name, test, metric, round_no, value),
-            lambda text: results.note(name, test, text),
-        )
-
+    test = "keepalive_fresh"
     for name in _rotate([n for n in keepalive.FRESH_SERVERS if n in names], round_no):
-        put, note = recorder(name, "keepalive_fresh")
-        _guarded(f"round {round_no + 1} keepalive_fresh {name}", results, name, "keepalive_fresh",
-                 lambda name=name, put=put, note=note: keepalive.keepalive_fresh(name, plan, put, note))  # fmt: skip
+        record = _record(results, name, test, round_no)
+        label = f"round {round_no + 1} {test} {name}"
+        _guarded(label, record, keepalive.keepalive_fresh, name, plan, record)
     for count in plan.idle_counts:
         test = f"idle_{count}"
         for name in _rotate([n for n in keepalive.IDLE_SERVERS if n in names], round_no):
-            put, note = recorder(name, test)
-            _guarded(f"round {round_no + 1} {test} {name}", results, name, test,
-                     lambda name=name, count=count, put=put, note=note:
-                     keepalive.idle_capacity(name, count, plan, put, note))  # fmt: skip
+            record = _record(results, name, test, round_no)
+            label = f"round {round_no + 1} {test} {name}"
+            _guarded(label, record, keepalive.idle_capacity, name, count, plan, record)
 
 
 def run(plan: cases.Plan, names: Sequence[str], out: Path) -> dict:
     began = time.monotonic()
     started = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     files = servers.raise_file_limit()
-    _say(f"bench: {'quick' if plan.quick else 'full'} mode, {plan.rounds} rounds, "
-         f"file limit {files}, servers: {', '.join(names)}")  # fmt: skip
+    mode = "quick" if plan.quick else "full"
+    _say(
+        f"bench: {mode} mode, {plan.rounds} rounds, file limit {files}, servers: {', '.join(names)}"
+    )
     results = Results()
-    running = _start_all(names, results)
+    fleet = _start_all(names, results)
     try:
         for round_no in range(plan.rounds):
-            _throughput_round(running, plan, round_no, results)
+            _throughput_round(fleet, plan, round_no, results)
     finally:
-        _stop_all(list(running.values()))
-    started_ok = set(running)
+        _stop_all(fleet.all())
+    started_ok = set(fleet.static)
     for round_no in range(plan.idle_rounds):
         _keepalive_round(started_ok, plan, round_no, results)
     meta = {
@@ -162,7 +180,7 @@ def run(plan: cases.Plan, names: Sequence[str], out: Path) -> dict:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m scripts.bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="short runs: under two minutes")
-    parser.add_argument("--rounds", type=int, help="rounds of tests 1-5 (full: 3, quick: 2)")
+    parser.add_argument("--rounds", type=int, help="rounds of tests 1-5 (default 3)")
     parser.add_argument("--servers", help="comma-separated subset of: " + ",".join(servers.NAMES))
     parser.add_argument("--out", type=Path, default=OUT, help="where latest.json/.png go")
     args = parser.parse_args(argv)
