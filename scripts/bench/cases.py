@@ -94,6 +94,8 @@ def wsgi_hello(server: Server, plan: Plan, record: Record) -> None:
         else:
             record.note("n/a (no WSGI in this configuration)")
         return
+    if server.name == "python-ceiling":
+        record.note("its fixed 612-byte answer, no WSGI: the limit")
     _wrk(server, "wsgi", 50, plan, record)
 
 

@@ -109,7 +109,14 @@ def _cell(figures: dict[str, Any] | None) -> tuple[str, str]:
 
 def table(document: dict[str, Any]) -> str:
     """One block per test: a row per server, each figure as median [min-max] and x ratio."""
-    lines = []
+    meta = document["meta"]
+    mode = "quick" if meta.get("quick") else "full"
+    lines = [
+        f"pyhttpd bench {meta.get('started', '')}: {mode} run, {meta.get('rounds')} rounds, "
+        f"load average at start {meta.get('load_average_at_start', '?')}",
+        "each figure: median [min-max] of the rounds; vs ap-ev: median of the per-round ratios "
+        "to apache-event",
+    ]
     for test, title in TESTS.items():
         metrics = [m for m in METRICS if m.test == test]
         rows = []

@@ -12,6 +12,7 @@ import argparse
 import concurrent.futures
 import contextlib
 import datetime
+import os
 import sys
 import time
 import traceback
@@ -146,6 +147,7 @@ def run(plan: cases.Plan, names: Sequence[str], out: Path) -> dict:
     began = time.monotonic()
     started = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     files = servers.raise_file_limit()
+    load = [round(value, 2) for value in os.getloadavg()]
     mode = "quick" if plan.quick else "full"
     _say(
         f"bench: {mode} mode, {plan.rounds} rounds, file limit {files}, servers: {', '.join(names)}"
@@ -166,6 +168,8 @@ def run(plan: cases.Plan, names: Sequence[str], out: Path) -> dict:
         "seconds": round(time.monotonic() - began, 1),
         "plan": {k: v for k, v in vars(plan).items() if k != "quick"},
         "file_limit": files,
+        "cpus": os.cpu_count(),
+        "load_average_at_start": load,
         "wsgi_module": servers.wsgi_available(),
     }
     document = report.build(results, list(names), meta)
