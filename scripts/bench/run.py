@@ -75,7 +75,7 @@ def _start_all(names: Sequence[str], results: Results) -> Fleet:
         except servers.StartFailed as exc:
             _say(f"  {name}: {exc}")
             for test in report.TESTS:
-                results.note(name, test, "failed to start (skipped)")
+                results.note(name, test, f"failed to start (skipped): {str(exc)[:160]}")
             continue
         if servers.wsgi_module(name):
             try:
