@@ -20,18 +20,24 @@ class Plan:
     """How long and how much: the full run, or QUICK=1's short one."""
 
     quick: bool
-    rounds: int
-    seconds: int
-    ab_requests: int
+    rounds: int  # rounds of tests 1-5, every server in each
+    seconds: int  # each wrk run (whole seconds: wrk's unit)
+    ab_requests: int  # ab -n, bounded also by ab_seconds (ab -t)
     ab_seconds: int
-    fresh_probes: int
-    idle_counts: tuple[int, ...]
-    keepalive_timeout: int
-    idle_rounds: int
+    fresh_probes: int  # fresh requests timed in test 6
+    idle_counts: tuple[int, ...]  # idle connections held in test 7
+    keepalive_timeout: int  # KeepAliveTimeout of test 6 (a worker waits it out)
+    idle_rounds: int  # rounds of tests 6 and 7
 
 
-FULL = Plan(False, 3, 5, 5000, 10, 60, (1000, 10000), 5, 3)
-QUICK = Plan(True, 3, 1, 500, 3, 12, (1000,), 1, 1)
+FULL = Plan(
+    quick=False, rounds=3, seconds=5, ab_requests=5000, ab_seconds=10, fresh_probes=60,
+    idle_counts=(1000, 10000), keepalive_timeout=5, idle_rounds=3,
+)  # fmt: skip
+QUICK = Plan(
+    quick=True, rounds=3, seconds=1, ab_requests=500, ab_seconds=3, fresh_probes=12,
+    idle_counts=(1000,), keepalive_timeout=1, idle_rounds=1,
+)  # fmt: skip
 
 
 @dataclass
