@@ -85,12 +85,13 @@ class EventListener(Listener):
     def should_accept(self) -> bool:
         """Apache's connections_above_limit: accept while below ThreadsPerChild + factor x idle
         workers (once limited, one idle worker's worth lower to resume, against flip-flopping);
-        above it new connections wait in the backlog (another child takes them) and the parked
-        ones are kept. With no idle worker at all, the parked keep-alive connections are closed,
-        as Apache kills them "so that they may connect to another process"."""
+        above it, or with no idle worker, new connections wait in the backlog (another child
+        takes them) and the parked ones are kept. (Apache also closes its keep-alive connections
+        when no worker is idle; here the idle count touches 0 between two requests of one client,
+        a worker handing a connection back while the next is queued, so that rule would close
+        them at random.)"""
         idle = self.pool.available
         if idle <= 0:
-            self.close_parked()
             return False
         counted = idle - 1 if self.limited else idle
         # A connection still sending its head holds no worker: it does not count here (else a
