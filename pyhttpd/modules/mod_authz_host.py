@@ -48,7 +48,7 @@ def _granted(found: bool) -> AuthzStatus:
 
 
 def _words(args: str) -> list[str]:
-    """The provider's words up to a `#` comment, as mod_authz_host reads its lines."""
+    """host's words up to a `#` comment, as mod_authz_host's host check reads them."""
     words: list[str] = []
     for word in split_words(args):
         if "#" in word:
@@ -62,7 +62,7 @@ def _words(args: str) -> list[str]:
 
 def parse_ip(args: str) -> tuple[Network, ...]:
     """ip_parse_config: every word must be an address or network, in Apache's messages."""
-    words = _words(args)
+    words = split_words(args)  # no comments here: `# x` is a word Apache refuses, unlike host's
     if not words:
         raise ProviderError("'require ip' requires an argument")
     networks: list[Network] = []
