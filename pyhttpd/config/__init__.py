@@ -1,7 +1,8 @@
 """Configuration: httpd.conf text -> a frozen ServerConfig. The only entry point is `load`.
 
 Apache's order: read the files (running the read-phase directives), check that exactly one MPM is
-loaded, process the tree with the loaded modules' directive tables, run each module's check_config,
+loaded, process the tree with the loaded modules' directive tables (their
+declared providers at hand), run each module's check_config,
 then freeze. Knows no sockets, processes or HTTP, and imports no module: the caller hands it a
 catalogue of the modules pyhttpd can load.
 """
@@ -12,7 +13,7 @@ import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from pyhttpd.config.directives import DirectiveSpec
+from pyhttpd.config.directives import DirectiveSpec, provider_table
 from pyhttpd.config.model import ServerConfig, Settings, freeze
 from pyhttpd.config.processor import Processor
 from pyhttpd.config.reader import LoadedModule, ModuleCatalog, Reader
@@ -45,7 +46,8 @@ def load(
     mpm = mpm_of(result.modules)
     table = directive_table(result.modules)
     defaults = defaults_of(table)
-    processor = Processor(table, result.server_root, warnings=result.warnings)
+    providers = provider_table([module.declaration for module in result.modules])
+    processor = Processor(table, result.server_root, result.warnings, providers)
     main = processor.process(result.nodes)
     main.values.setdefault("ServerRoot", result.server_root)
     for module in result.modules:
@@ -65,6 +67,7 @@ def load(
         directives=table,
         warnings=tuple(result.warnings),
         includes=result.includes,
+        providers=providers,
     )
 
 

@@ -3,15 +3,17 @@
 A module declares each directive once: its name, argument shape, allowed contexts, handler, one-line
 help, and how repeated values combine. The processor checks arity and context here, in Apache's
 words, before a handler ever runs. Handlers *return* a value into the config being built; they
-never set globals. Knows no particular directive or module.
+never set globals. A handler may look up the providers the loaded modules declare (Require's
+`ip`, AuthBasicProvider's `file`) through its Command. Knows no particular directive or module.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum, Flag, auto
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pyhttpd.errors import DirectiveError
@@ -94,10 +96,16 @@ class Command:
     ]  # enclosing section names, outermost first, e.g. ('<VirtualHost',)
     scope: Scope
     warnings: list[str] = field(default_factory=list)
+    providers: Mapping[tuple[str, str], ProviderDeclaration] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
         return self.node.name
+
+    def provider(self, group: str, name: str) -> Any:
+        """ap_lookup_provider: a loaded module's provider in `group` ("authz", "authn") by its
+        case-sensitive name, or None. The object is the module's own provider record."""
+        return self.providers.get((group, name))
 
     def server_path(self, path: str) -> str:
         """Resolve a path relative to ServerRoot, as ap_server_root_relative does."""
@@ -181,8 +189,35 @@ class ConfigCheck:
     warnings: tuple[str, ...] = ()
 
 
+class ProviderDeclaration(Protocol):
+    """A provider a module declares (Apache's ap_register_provider): its group and name.
+
+    The config layer only files it by (group, name) for the directive handlers; what else the
+    record holds (a parse function, a check) is between the declaring and the using module.
+    """
+
+    @property
+    def group(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+
+def provider_table(
+    modules: Sequence[ModuleDeclaration],
+) -> Mapping[tuple[str, str], ProviderDeclaration]:
+    """This generation's providers: (group, name) -> provider of the first loaded module
+    declaring it. Names are case-sensitive, as in Apache's provider hash."""
+    table: dict[tuple[str, str], ProviderDeclaration] = {}
+    for module in modules:
+        for provider in module.providers:
+            table.setdefault((provider.group, provider.name), provider)
+    return MappingProxyType(table)
+
+
 class ModuleDeclaration(Protocol):
-    """What the config layer needs to know of a module: its names and its directive table."""
+    """What the config layer needs to know of a module: its names, directive table and
+    providers."""
 
     @property
     def name(self) -> str: ...
@@ -195,6 +230,9 @@ class ModuleDeclaration(Protocol):
 
     @property
     def mpm(self) -> str | None: ...
+
+    @property
+    def providers(self) -> tuple[ProviderDeclaration, ...]: ...
 
     def check_config(self, settings: Scope) -> ConfigCheck: ...
 

@@ -4,7 +4,8 @@ Apache's ap_parse_htaccess: the directory walk asks for one directory's access f
 override classes its merged AllowOverride grants; the file is read with the same reader as
 httpd.conf (so <IfModule> and friends work), then every directive must be allowed in .htaccess and
 belong to a granted class, else the request fails with `<name> not allowed here` (an unknown one
-with `Invalid command '...'`), which the caller logs as `[core:alert] /path/.htaccess: reason` and
+with `Invalid command '...'`; a Require line whose provider is unknown or refuses its
+arguments with the provider's message, as httpd.conf would at start-up), which the caller logs as `[core:alert] /path/.htaccess: reason` and
 answers with 500. Results are cached by (path, mtime, size, inode, overrides) per generation.
 
 Knows no HTTP: it returns a Section (kind "htaccess") or raises HtaccessError. Runs in the thread
@@ -181,7 +182,9 @@ def _parse(config: ServerConfig, path: str, overrides: frozenset[str]) -> Parsed
         defines=set(config.defines),
         variables=dict(config.variables),
     )
-    processor = _HtaccessProcessor(config.directives, config.server_root, overrides=overrides)
+    processor = _HtaccessProcessor(
+        config.directives, config.server_root, providers=config.providers, overrides=overrides
+    )
     try:
         nodes = reader.read_file(path, depth=0, include_line=None)
         scope = ScopeBuilder(KIND, (), path, 0)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from pyhttpd.config.directives import DirectiveSpec
+from pyhttpd.config.directives import DirectiveSpec, ProviderDeclaration
 from pyhttpd.config.nodes import IncludedFile
 from pyhttpd.config.reader import LoadedModule
 
@@ -96,6 +96,7 @@ class ServerConfig:
     directives: Mapping[str, DirectiveSpec]
     warnings: tuple[str, ...] = ()
     includes: IncludedFile | None = None
+    providers: Mapping[tuple[str, str], ProviderDeclaration] = field(default_factory=dict)
 
     def get(self, key: str, default: Any = None) -> Any:
         """A main-server setting, or the directive's default."""
@@ -103,6 +104,10 @@ class ServerConfig:
 
     def module_loaded(self, name: str) -> bool:
         return any(module.name == name for module in self.modules)
+
+    def provider(self, group: str, name: str) -> Any:
+        """A loaded module's declared provider in `group` by name, or None (ap_lookup_provider)."""
+        return self.providers.get((group, name))
 
 
 def freeze(values: Mapping[str, Any], defaults: Mapping[str, Any]) -> Settings:

@@ -1,7 +1,7 @@
 """The processing phase: walk the read tree and run each directive's handler in its context.
 
 For every node: find its row in this generation's directive table (assembled from the loaded
-modules), check the context and the arity in Apache's words, call the handler, and store the value
+modules, with their declared providers), check the context and the arity in Apache's words, call the handler, and store the value
 it returns under the row's setting key in the current scope. Sections open a new scope. Knows no
 particular directive: every rule comes from the table rows.
 """
@@ -12,7 +12,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pyhttpd.config.directives import ArgShape, Command, Context, DirectiveSpec, Merge
+from pyhttpd.config.directives import (
+    ArgShape,
+    Command,
+    Context,
+    DirectiveSpec,
+    Merge,
+    ProviderDeclaration,
+)
 from pyhttpd.config.model import Section, VirtualHost, freeze
 from pyhttpd.config.nodes import Node
 from pyhttpd.errors import ConfigError, DirectiveError
@@ -74,6 +81,7 @@ class Processor:
     table: Mapping[str, DirectiveSpec]
     server_root: str
     warnings: list[str] = field(default_factory=list)
+    providers: Mapping[tuple[str, str], ProviderDeclaration] = field(default_factory=dict)
 
     def process(self, nodes: tuple[Node, ...]) -> ScopeBuilder:
         main = ScopeBuilder("server")
@@ -101,7 +109,9 @@ class Processor:
         _check_context(spec, node, context, path)
         if node.is_section and not node.tag_closed:
             raise DirectiveError(f"{node.display_name}> directive missing closing '>'")
-        command = Command(node, self.server_root, context, path, scope, self.warnings)
+        command = Command(
+            node, self.server_root, context, path, scope, self.warnings, self.providers
+        )
         if spec.section:
             self._section(spec, node, command, scope, context, path)
             return

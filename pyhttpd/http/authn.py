@@ -2,15 +2,16 @@
 mod_authz_core (Apache's mod_auth.h and ap_note_auth_failure).
 
 Modules never import each other: what they share lives here.
-- The authn provider registry (ap_register_auth_provider for AUTHN_PROVIDER_GROUP): mod_authn_file
-  registers `file`; mod_auth_basic looks providers up by the names AuthBasicProvider lists. A
-  lookup only returns a provider whose module is loaded in the request's generation.
+- The authn provider record (authn_provider): mod_authn_file declares `file` in its Module's
+  `providers`; AuthBasicProvider finds the providers it names among the loaded modules' when the
+  configuration is read, and mod_auth_basic falls back to `file` (find_provider) without it.
 - The auth-failure notes (the note_auth_failure hook): an AuthType's module registers how it
   asks the client for credentials (Basic adds `WWW-Authenticate: Basic realm="..."`), so that
   mod_authz_core can ask again when an authenticated user is refused.
 - Where the authenticated user lives: request.notes["user"] (Apache's r->user; %u and
   REMOTE_USER read it).
-Runs in the thread serving a request; the registries are filled while a generation is built.
+Runs in the thread serving a request; the failure notes are registered while a generation is
+built, the providers declared statically by their modules.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 
 USER_NOTE = "user"  # r->user: set by the authentication module, read by %u and REMOTE_USER
 AUTH_TYPE_NOTE = "auth_type"  # r->ap_auth_type once authentication ran
+AUTHN_GROUP = "authn"  # AUTHN_PROVIDER_GROUP
 DEFAULT_PROVIDER = "file"  # AUTHN_DEFAULT_PROVIDER: used when AuthBasicProvider is absent
 
 
@@ -47,23 +49,19 @@ class AuthnProvider:
     """One authentication provider (`AuthBasicProvider file`): checks a user's password."""
 
     name: str
-    module: str  # the LoadModule name of the module that provides it
     check_password: CheckPassword
 
+    @property
+    def group(self) -> str:
+        return AUTHN_GROUP
 
-_PROVIDERS: dict[str, AuthnProvider] = {}
+
 _FAILURE_NOTES: dict[str, tuple[str, Callable[[Request], None]]] = {}
 
 
-def register_provider(provider: AuthnProvider) -> None:
-    """Called from a module's register_hooks; names are case-sensitive, as in Apache."""
-    _PROVIDERS[provider.name] = provider
-
-
 def find_provider(config: ServerConfig, name: str) -> AuthnProvider | None:
-    provider = _PROVIDERS.get(name)
-    if provider is None or not config.module_loaded(provider.module):
-        return None
+    """ap_lookup_provider(AUTHN_PROVIDER_GROUP): a loaded module's declared provider, or None."""
+    provider: AuthnProvider | None = config.provider(AUTHN_GROUP, name)
     return provider
 
 

@@ -1,15 +1,16 @@
 """Authorization, the part shared by mod_authz_core, mod_authz_host and mod_access_compat.
 
 Modules never import each other: what they share lives here.
-- The provider registry (Apache's ap_register_auth_provider for AUTHZ_PROVIDER_GROUP): a module
-  registers `Require` providers by name when its hooks are registered; a lookup only returns a
-  provider whose module is loaded in the request's generation.
+- The provider record (Apache's authz_provider): a module declares its `Require` providers in
+  its Module's `providers`; the configuration hands those of the loaded modules to the Require
+  handler, which finds the provider and parses the line when the configuration (or a .htaccess
+  file) is read, so an unknown provider or a bad argument is a configuration error, as in Apache.
 - The authorization tree (Apache's authz_section_conf): Require lines as `AuthzRule` leaves,
   <RequireAll|Any|None> and the implicit <RequireAny> of a section as `AuthzBlock`s, the
   AuthMerging merge of two sections, and the evaluation (apply_authz_sections) as pure functions.
 - Client address helpers: APR's subnet parsing, the host-name domain test and the double-reverse
   lookup used by `Require host` and `allow from example.org`.
-Runs in the thread serving a request; the registry is filled while a generation is built.
+Runs in the thread serving a request; providers are declared statically by their modules.
 """
 
 from __future__ import annotations
@@ -20,10 +21,10 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
+from pyhttpd.errors import DirectiveError
 from pyhttpd.http.netmatch import address_of
 
 if TYPE_CHECKING:
-    from pyhttpd.config.model import ServerConfig
     from pyhttpd.http.request import Request
 
 
@@ -48,12 +49,13 @@ class AuthzStatus(Enum):
     DENIED_NO_USER = "denied (no authenticated user yet)"
 
 
-class ProviderError(Exception):
+class ProviderError(DirectiveError):
     """A Require line its provider cannot parse; the text is Apache's configuration message."""
 
 
-# --- the provider registry --------------------------------------------------------------------
+# --- the providers ----------------------------------------------------------------------------
 
+AUTHZ_GROUP = "authz"  # AUTHZ_PROVIDER_GROUP
 Check = Callable[["Request", str, Any], AuthzStatus]
 Parse = Callable[[str], Any]
 
@@ -64,42 +66,16 @@ def _no_parse(args: str) -> Any:
 
 @dataclass(frozen=True)
 class AuthzProvider:
-    """One `Require <name> ...` provider: `parse` the rest of the line once, `check` a request."""
+    """One `Require <name> ...` provider, declared in its module's `providers`: `parse` the rest
+    of the line when the configuration is read (raising ProviderError), `check` a request."""
 
     name: str
-    module: str  # the LoadModule name of the module that provides it
     check: Check
     parse: Parse = _no_parse
 
-
-_PROVIDERS: dict[str, AuthzProvider] = {}
-_PARSED: dict[tuple[str, str, str], Any] = {}
-
-
-def register_provider(provider: AuthzProvider) -> None:
-    """Called from a module's register_hooks; names are case-sensitive, as in Apache."""
-    _PROVIDERS[provider.name] = provider
-
-
-def find_provider(config: ServerConfig, name: str) -> AuthzProvider | None:
-    provider = _PROVIDERS.get(name)
-    if provider is None or not config.module_loaded(provider.module):
-        return None
-    return provider
-
-
-def parsed_args(provider: AuthzProvider, args: str) -> Any:
-    """The provider's parse of a Require line, computed once; raises ProviderError."""
-    key = (provider.module, provider.name, args)
-    if key not in _PARSED:
-        try:
-            _PARSED[key] = provider.parse(args)
-        except ProviderError as error:
-            _PARSED[key] = error
-    value = _PARSED[key]
-    if isinstance(value, ProviderError):
-        raise value
-    return value
+    @property
+    def group(self) -> str:
+        return AUTHZ_GROUP
 
 
 # --- the authorization tree -------------------------------------------------------------------
@@ -122,12 +98,14 @@ NO_METHODS = MethodLimit(frozenset())
 
 @dataclass(frozen=True)
 class AuthzRule:
-    """One `Require [not] provider args` line; `limit` None means every method."""
+    """One `Require [not] provider args` line with its provider and the provider's parse of
+    `args` (both found when the line was read); `limit` None means every method."""
 
-    provider: str
+    provider: AuthzProvider
     args: str
     negate: bool = False
     limit: MethodLimit | None = None
+    parsed: Any = None
 
 
 @dataclass(frozen=True)

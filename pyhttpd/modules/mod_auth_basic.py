@@ -3,7 +3,9 @@
 Directive table on top; hooks at the bottom. In the check_user_id phase, which mod_authz_core
 runs when a Require needs a user, a request under `AuthType Basic` must carry
 `Authorization: Basic base64(user:password)`; the providers AuthBasicProvider names (default
-`file`) check the password in turn until one knows the user. A failure answers 401 with
+`file`) check the password in turn until one knows the user. AuthBasicProvider finds its
+providers among the loaded modules' when the configuration is read: an unknown name is a
+configuration error, as in Apache. A failure answers 401 with
 `WWW-Authenticate: Basic realm="AuthName"` and Apache's log lines (AH01614 wrong scheme, AH01617
 password mismatch, AH01618 user not found; a missing header logs nothing). The user name is
 recorded before the password is checked, as Apache's r->user, so %u shows it on a 401 too.
@@ -21,8 +23,10 @@ from pyhttpd.config.module import Module
 from pyhttpd.errors import DirectiveError
 from pyhttpd.http.authn import (
     AUTH_TYPE_NOTE,
+    AUTHN_GROUP,
     DEFAULT_PROVIDER,
     USER_NOTE,
+    AuthnProvider,
     AuthnStatus,
     auth_name,
     auth_type,
@@ -36,13 +40,21 @@ MODULE_NAME = "auth_basic_module"
 _BASE64_PREFIX = re.compile(rb"[A-Za-z0-9+/]*")
 
 
-def providers(cmd: Command, *names: str) -> tuple[str, ...]:
+def providers(cmd: Command, *names: str) -> tuple[AuthnProvider, ...]:
+    """add_authn_provider: each name must be a loaded module's authn provider (case-sensitive);
+    the providers themselves are kept, as Apache caches them in the per-dir list."""
     if not names:
         raise DirectiveError(
             "AuthBasicProvider requires at least one argument, specify the auth providers for a "
             "directory or location"
         )
-    return names
+    found: list[AuthnProvider] = []
+    for name in names:
+        provider: AuthnProvider | None = cmd.provider(AUTHN_GROUP, name)
+        if provider is None:
+            raise DirectiveError(f"Unknown Authn provider: {name}")
+        found.append(provider)
+    return tuple(found)
 
 
 def on_off(cmd: Command, on: bool) -> bool:
@@ -110,17 +122,17 @@ def _credentials(request: Request) -> tuple[str, str] | None:
 
 
 def _check(request: Request, user: str, password: str) -> AuthnStatus:
-    """Ask each configured provider in turn until one knows the user."""
-    names = request.per_dir.get("AuthBasicProvider") or (DEFAULT_PROVIDER,)
-    result = AuthnStatus.USER_NOT_FOUND
-    for name in names:
-        provider = find_provider(request.config, name)
-        if provider is None:
-            message, tag = f"Unknown Authn provider: {name}", ""
-            if name == DEFAULT_PROVIDER and not request.per_dir.get("AuthBasicProvider"):
-                message, tag = "No Authn provider configured", "AH01616"
-            request.log_error("error", "auth_basic", message, tag)
+    """Ask each configured provider in turn until one knows the user; without
+    AuthBasicProvider, the default `file` provider when its module is loaded (else AH01616)."""
+    configured: tuple[AuthnProvider, ...] = request.per_dir.get("AuthBasicProvider") or ()
+    if not configured:
+        default = find_provider(request.config, DEFAULT_PROVIDER)
+        if default is None:
+            request.log_error("error", "auth_basic", "No Authn provider configured", "AH01616")
             return AuthnStatus.GENERAL_ERROR
+        configured = (default,)
+    result = AuthnStatus.USER_NOT_FOUND
+    for provider in configured:
         result = provider.check_password(request, user, password)
         if result is not AuthnStatus.USER_NOT_FOUND:
             break

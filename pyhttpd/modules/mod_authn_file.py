@@ -1,6 +1,6 @@
 """authn_file_module (mod_authn_file.c): AuthUserFile and the `file` authentication provider.
 
-Directive table on top; the provider at the bottom. The password file is read on every check, as
+Directive table on top; the provider at the bottom, declared in the Module record. The password file is read on every check, as
 Apache does (an edit by htpasswd takes effect at once): lines `user:hash[:anything]`, blank lines
 and `#` comments skipped, surrounding white space ignored. The hash formats are those of
 authn_passwords (bcrypt, apr1-MD5, {SHA}, crypt). Directive handlers run while a configuration
@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from pyhttpd.config.directives import AUTH_CONF, ArgShape, Command, DirectiveSpec
 from pyhttpd.config.module import Module
-from pyhttpd.http.authn import AuthnProvider, AuthnStatus, register_provider
-from pyhttpd.http.phases import HookContext, Hooks
+from pyhttpd.http.authn import AuthnProvider, AuthnStatus
 from pyhttpd.http.request import Request
 from pyhttpd.modules.authn_passwords import validate
 
@@ -71,14 +70,10 @@ def check_password(request: Request, user: str, password: str) -> AuthnStatus:
     return AuthnStatus.DENIED
 
 
-def register(hooks: Hooks, context: HookContext) -> None:
-    register_provider(AuthnProvider("file", MODULE_NAME, check_password))
-
-
 MODULE = Module(
     name=MODULE_NAME,
     source="mod_authn_file.c",
     directives=DIRECTIVES,
     description="the `file` authentication provider: users and password hashes in a text file",
-    register_hooks=register,
+    providers=(AuthnProvider("file", check_password),),
 )

@@ -4,17 +4,18 @@ AuthMerging and AuthzSendForbiddenOnFailure, and the authorization check.
 Directive table on top; hooks at the bottom. Each configuration section (and .htaccess) that holds
 authorization directives becomes an AuthzConfig tree; the sections that apply to a request are
 merged by AuthMerging and evaluated in the auth_checker phase: granted, or 403 with AH01630. No
-Require anywhere means granted. Providers come from pyhttpd.http.authz's registry: `all`, `env`
-and `method` are registered here, `ip`, `host`, `local` and `forward-dns` by mod_authz_host. The
-table cannot see which modules are loaded, so an unknown provider or a bad argument is reported
-when a request meets it (500) rather than at start-up as Apache would. Directive handlers run
-while a configuration is processed; the hook in the thread serving a request.
+Require anywhere means granted. Providers are declared by their modules (`all`, `env` and
+`method` here, `ip`, `host`, `local` and `forward-dns` in mod_authz_host, `user` and `valid-user`
+in mod_authz_user); the Require handler finds its provider among the loaded modules' and parses
+the line with it, so an unknown provider or a bad argument fails the configuration with Apache's
+words (in .htaccess: the request's 500). Directive handlers run while a configuration is
+processed; the hook in the thread serving a request.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pyhttpd.config.directives import AUTH_CONF, ArgShape, Command, DirectiveSpec, Merge
 from pyhttpd.config.grammar import split_words
@@ -24,6 +25,7 @@ from pyhttpd.config.nodes import Node
 from pyhttpd.errors import DirectiveError
 from pyhttpd.http.authn import USER_NOTE, auth_type, note_auth_failure
 from pyhttpd.http.authz import (
+    AUTHZ_GROUP,
     KNOWN_METHODS,
     LAYERS_NOTE,
     SATISFY_ANY_NOTE,
@@ -35,26 +37,10 @@ from pyhttpd.http.authz import (
     MethodLimit,
     ProviderError,
     evaluate,
-    find_provider,
     merge_authz,
-    parsed_args,
-    register_provider,
 )
 from pyhttpd.http.phases import DECLINED, OK, HookContext, Hooks, Order, Phase
 from pyhttpd.http.request import Request
-
-
-@dataclass(frozen=True)
-class Requirement:
-    """One `Require [not] provider args...` line; `args` is the unsplit rest (provider-parsed)."""
-
-    provider: str
-    args: str
-    negate: bool = False
-
-    @property
-    def words(self) -> tuple[str, ...]:
-        return split_words(self.args)
 
 
 @dataclass(frozen=True)
@@ -97,20 +83,26 @@ def _enclosing(cmd: Command) -> tuple[str, AuthzSection]:
     return _DEFAULT
 
 
-def require(cmd: Command, raw: str) -> Requirement:
-    provider, rest = _take_word(raw)
-    negate = provider.lower() == "not"
+def require(cmd: Command, raw: str) -> AuthzRule:
+    """add_authz_provider: find the provider among the loaded modules' (case-sensitively), let
+    it parse the rest of the line (its ProviderError is the configuration error), then refuse a
+    negation that cannot take effect; in Apache's order."""
+    name, rest = _take_word(raw)
+    negate = name.lower() == "not"
     if negate:
-        provider, rest = _take_word(rest)
-    if not provider:
-        raise DirectiveError(f"Unknown Authz provider: {provider}")
+        name, rest = _take_word(rest)
+    provider: AuthzProvider | None = cmd.provider(AUTHZ_GROUP, name)
+    if provider is None:
+        raise DirectiveError(f"Unknown Authz provider: {name}")
+    args = rest.strip()
+    parsed = provider.parse(args)
     if negate:
         shown, section = _enclosing(cmd)
         if section.logic == "or":
             raise DirectiveError(
                 f"negative {cmd.name} directive has no effect in {shown} directive"
             )
-    return Requirement(provider, rest.strip(), negate)
+    return AuthzRule(provider, args, negate, parsed=parsed)
 
 
 def _has_authorization(children: tuple[Node, ...]) -> bool:
@@ -214,8 +206,8 @@ def _children(section: Section, limit: MethodLimit | None) -> list[AuthzRule | A
     """A section's Require lines and containers as tree nodes; <Limit> bodies join the section
     with their methods, as Apache's cmd->limited does."""
     found: list[AuthzRule | AuthzBlock] = [
-        AuthzRule(line.provider, line.args, line.negate, limit)
-        for line in section.settings.values.get("Require", ())
+        rule if limit is None else replace(rule, limit=limit)
+        for rule in section.settings.values.get("Require", ())
     ]
     for child in section.sections:
         kind = child.kind.lower()
@@ -257,15 +249,7 @@ def request_config(request: Request) -> AuthzConfig:
 
 
 def _check(request: Request, rule: AuthzRule) -> AuthzStatus:
-    provider = find_provider(request.config, rule.provider)
-    try:
-        if provider is None:
-            raise ProviderError(f"Unknown Authz provider: {rule.provider}")
-        parsed = parsed_args(provider, rule.args)
-    except ProviderError as error:
-        request.log_error("error", "authz_core", str(error))
-        return AuthzStatus.GENERAL_ERROR
-    return provider.check(request, rule.args, parsed)
+    return rule.provider.check(request, rule.args, rule.parsed)
 
 
 def _denied(request: Request) -> int:
@@ -401,10 +385,14 @@ def _check_method(request: Request, args: str, parsed: frozenset[str]) -> AuthzS
     return AuthzStatus.GRANTED if method in parsed else AuthzStatus.DENIED
 
 
+PROVIDERS = (
+    AuthzProvider("all", _check_all, _parse_all),
+    AuthzProvider("env", _check_env),
+    AuthzProvider("method", _check_method, _parse_method),
+)
+
+
 def register(hooks: Hooks, context: HookContext) -> None:
-    register_provider(AuthzProvider("all", MODULE_NAME, _check_all, _parse_all))
-    register_provider(AuthzProvider("env", MODULE_NAME, _check_env))
-    register_provider(AuthzProvider("method", MODULE_NAME, _check_method, _parse_method))
     hooks.add(Phase.AUTH_CHECKER, authorize, Order.LAST)
 
 
@@ -414,4 +402,5 @@ MODULE = Module(
     directives=DIRECTIVES,
     description="Require and its containers: authorization logic over pluggable providers",
     register_hooks=register,
+    providers=PROVIDERS,
 )

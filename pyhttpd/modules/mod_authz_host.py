@@ -1,15 +1,16 @@
 """authz_host_module (mod_authz_host.c): the `ip`, `host`, `local` and `forward-dns` providers
 for Require.
 
-It has no directives of its own: `Require ip 10.0.0.0/8` is stored by mod_authz_core, and this
-module's providers join the registry in pyhttpd.http.authz when a generation's hooks are built.
+It has no directives or hooks of its own: it declares these providers, and `Require ip 10.0.0.0/8`
+is stored by mod_authz_core, which finds the provider and runs its parse (`parse_ip`) when the
+configuration is read.
 - ip: full addresses, CIDR or netmask networks, partial IPv4 (`10.1`), IPv6; matched against the
   client address (an IPv4-mapped IPv6 client counts as its IPv4 address).
 - host: the client's double-reverse DNS name (reverse lookup, then forward lookup back to the
   client's address) must equal or end in one of the names, on a label boundary.
 - local: 127.0.0.0/8, ::1, or the client connecting from the server's own address.
 - forward-dns: one of the names resolves to the client's address.
-Runs in the thread serving a request (the checks) and while a generation is built (registration).
+Runs while a configuration is read (the parse) and in the thread serving a request (the checks).
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from pyhttpd.http.authz import (
     AuthzStatus,
     ProviderError,
     double_reverse_host,
-    register_provider,
 )
 from pyhttpd.http.netmatch import (
     NOT_AN_IP,
@@ -35,11 +35,9 @@ from pyhttpd.http.netmatch import (
     in_network,
     subnet,
 )
-from pyhttpd.http.phases import HookContext, Hooks
 from pyhttpd.http.request import Request
 
 MODULE_NAME = "authz_host_module"
-PROVIDERS: tuple[str, ...] = ("ip", "host", "local", "forward-dns")
 LOCALHOST = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
 
 DIRECTIVES: tuple[DirectiveSpec, ...] = ()
@@ -50,7 +48,7 @@ def _granted(found: bool) -> AuthzStatus:
 
 
 def _words(args: str) -> list[str]:
-    """The provider's words up to a `#` comment, as mod_authz_host reads its lines."""
+    """host's words up to a `#` comment, as mod_authz_host's host check reads them."""
     words: list[str] = []
     for word in split_words(args):
         if "#" in word:
@@ -64,7 +62,7 @@ def _words(args: str) -> list[str]:
 
 def parse_ip(args: str) -> tuple[Network, ...]:
     """ip_parse_config: every word must be an address or network, in Apache's messages."""
-    words = _words(args)
+    words = split_words(args)  # no comments here: `# x` is a word Apache refuses, unlike host's
     if not words:
         raise ProviderError("'require ip' requires an argument")
     networks: list[Network] = []
@@ -111,11 +109,12 @@ def check_forward_dns(request: Request, args: str, parsed: object) -> AuthzStatu
     return AuthzStatus.DENIED
 
 
-def register(hooks: Hooks, context: HookContext) -> None:
-    register_provider(AuthzProvider("ip", MODULE_NAME, check_ip, parse_ip))
-    register_provider(AuthzProvider("host", MODULE_NAME, check_host))
-    register_provider(AuthzProvider("local", MODULE_NAME, check_local))
-    register_provider(AuthzProvider("forward-dns", MODULE_NAME, check_forward_dns))
+PROVIDERS = (
+    AuthzProvider("ip", check_ip, parse_ip),
+    AuthzProvider("host", check_host),
+    AuthzProvider("local", check_local),
+    AuthzProvider("forward-dns", check_forward_dns),
+)
 
 
 MODULE = Module(
@@ -123,5 +122,5 @@ MODULE = Module(
     source="mod_authz_host.c",
     directives=DIRECTIVES,
     description="Require providers by client address and host name: ip, host, local, forward-dns",
-    register_hooks=register,
+    providers=PROVIDERS,
 )

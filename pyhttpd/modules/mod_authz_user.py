@@ -1,11 +1,10 @@
 """authz_user_module (mod_authz_user.c): the `user` and `valid-user` providers for Require.
 
-No directives of its own: `Require user alice bob` and `Require valid-user` are stored by
-mod_authz_core, and these providers join the registry in pyhttpd.http.authz when a generation's
-hooks are built. Without an authenticated user both answer "denied, no user yet", which makes
+No directives or hooks of its own: it declares these providers, and `Require user alice bob` and
+`Require valid-user` are stored by mod_authz_core, which finds them when the configuration is
+read. Without an authenticated user both answer "denied, no user yet", which makes
 mod_authz_core run authentication (check_user_id) and evaluate again. User names compare
-case-sensitively, as in Apache. Runs in the thread serving a request (the checks) and while a
-generation is built (registration).
+case-sensitively, as in Apache. The checks run in the thread serving a request.
 """
 
 from __future__ import annotations
@@ -14,8 +13,7 @@ from pyhttpd.config.directives import DirectiveSpec
 from pyhttpd.config.grammar import split_words
 from pyhttpd.config.module import Module
 from pyhttpd.http.authn import USER_NOTE
-from pyhttpd.http.authz import AuthzProvider, AuthzStatus, register_provider
-from pyhttpd.http.phases import HookContext, Hooks
+from pyhttpd.http.authz import AuthzProvider, AuthzStatus
 from pyhttpd.http.request import Request
 
 MODULE_NAME = "authz_user_module"
@@ -44,9 +42,10 @@ def check_valid_user(request: Request, args: str, parsed: object) -> AuthzStatus
     return AuthzStatus.GRANTED
 
 
-def register(hooks: Hooks, context: HookContext) -> None:
-    register_provider(AuthzProvider("user", MODULE_NAME, check_user))
-    register_provider(AuthzProvider("valid-user", MODULE_NAME, check_valid_user))
+PROVIDERS = (
+    AuthzProvider("user", check_user),
+    AuthzProvider("valid-user", check_valid_user),
+)
 
 
 MODULE = Module(
@@ -54,5 +53,5 @@ MODULE = Module(
     source="mod_authz_user.c",
     directives=DIRECTIVES,
     description="Require providers by authenticated user: user, valid-user",
-    register_hooks=register,
+    providers=PROVIDERS,
 )

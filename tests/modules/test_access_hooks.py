@@ -80,7 +80,6 @@ ACCESS_SECTIONS = {
     "satisfy-any-host": ["Order allow,deny", "Allow from 127.0.0.1", "Satisfy any",
                          "Require all denied"],
     "satisfy-all": ["Order allow,deny", "Allow from 127.0.0.1", "Require all denied"],
-    "unknown": ["Require nosuch provider"],
 }  # fmt: skip
 
 
@@ -134,11 +133,6 @@ def test_method_rules_follow_the_request_method(access: ServerRoot) -> None:
 def test_missing_file_is_denied_before_it_is_missing(access: ServerRoot) -> None:
     assert status(access, "/denied/nope.txt") == 403
     assert status(access, "/granted/nope.txt") == 404
-
-
-def test_unknown_provider_is_a_server_error(access: ServerRoot) -> None:
-    assert status(access, "/unknown/x.txt") == 500
-    assert "Unknown Authz provider: nosuch" in error_log(access)
 
 
 # --- symbolic links -----------------------------------------------------------------------------
@@ -211,6 +205,8 @@ HTACCESS_OVERRIDES = {
     "compat": "AllowOverride Limit",
     "options": "AllowOverride Options",
     "nonfatal": "AllowOverride Limit Nonfatal=All",
+    "provider": "AllowOverride AuthConfig",
+    "bad-ip": "AllowOverride AuthConfig",
 }
 HTACCESS_TEXT = {
     "bogus": "Bogus directive\n",
@@ -218,6 +214,8 @@ HTACCESS_TEXT = {
     "compat": "Order allow,deny\nAllow from 10.0.0.1\n",
     "options": "Options -FollowSymLinks\n",
     "nonfatal": "Require all denied\nNoSuchThing here\n",
+    "provider": "Require nosuch provider\n",
+    "bad-ip": "Require ip 300.1.1.1\n",
 }
 
 
@@ -250,7 +248,8 @@ def htaccess(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerRoot]:
         ("/limit/x.txt", 500), ("/unset/x.txt", 500), ("/bogus/x.txt", 500),
         ("/files/x.txt", 403), ("/files/y.txt", 200), ("/compat/x.txt", 403),
         ("/options/x.txt", 200), ("/options/link", 403), ("/nonfatal/x.txt", 200),
-        ("/nested/x.txt", 403), ("/nested/deeper/x.txt", 200),
+        ("/nested/x.txt", 403), ("/nested/deeper/x.txt", 200), ("/provider/x.txt", 500),
+        ("/bad-ip/x.txt", 500),
     ],
 )  # fmt: skip
 def test_htaccess_is_honoured_as_allow_override_says(
@@ -272,6 +271,20 @@ def test_unknown_directive_in_htaccess_is_invalid_command(htaccess: ServerRoot) 
         f"{htaccess.htdocs}/bogus/.htaccess: Invalid command 'Bogus', perhaps misspelled or "
         "defined by a module not included in the server configuration"
     ) in error_log(htaccess)
+
+
+def test_unknown_provider_in_htaccess_is_apaches_alert(htaccess: ServerRoot) -> None:
+    """httpd.conf refuses it at start-up (tests/modules/test_module_tables.py); a .htaccess
+    line fails its request as any bad access-file line does."""
+    assert status(htaccess, "/provider/x.txt") == 500
+    assert status(htaccess, "/bad-ip/x.txt") == 500
+    log = error_log(htaccess)
+    assert "[core:alert]" in log
+    assert f"] {htaccess.htdocs}/provider/.htaccess: Unknown Authz provider: nosuch\n" in log
+    assert (
+        f"] {htaccess.htdocs}/bad-ip/.htaccess: ip address '300.1.1.1' appears to be invalid: "
+        "The specified IP address is invalid.\n"
+    ) in log
 
 
 def test_htaccess_itself_is_not_served(htaccess: ServerRoot) -> None:

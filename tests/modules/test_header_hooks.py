@@ -20,7 +20,6 @@ import pytest
 
 from pyhttpd.config import load
 from pyhttpd.errors import ConfigError
-from pyhttpd.modules import mod_authz_host
 from pyhttpd.modules.registry import default_registry
 from tests.harness.server import ServerRoot, running_server, wait_until
 
@@ -240,9 +239,6 @@ def test_remoteip_refuses_a_private_address_from_a_trusted_proxy(root: ServerRoo
     assert line.startswith("127.0.0.1 127.0.0.1 [198.51.100.9, 10.0.0.1] [-] ")
 
 
-@pytest.mark.skipif(
-    mod_authz_host.MODULE.register_hooks is None, reason="Require ip is not acted on yet"
-)
 def test_require_ip_sees_the_remoteip_client(root: ServerRoot) -> None:
     assert get(root, "/admin/index.html")[0] == 403
     assert get(root, "/admin/index.html", {"X-Forwarded-For": "203.0.113.7"})[0] == 200
