@@ -54,6 +54,11 @@ class Tuning:
             lines.append(f"AsyncRequestWorkerFactor {self.async_factor:g}")
         return "\n".join(lines)
 
+    def files_block(self) -> str:
+        """Static files by sendfile in both servers (test 3 is a sendfile race, as nginx's
+        `sendfile on`); both default to Off."""
+        return "EnableSendfile On"
+
     def keepalive_block(self) -> str:
         return (
             "KeepAlive On\nMaxKeepAliveRequests 0\n"
@@ -78,6 +83,7 @@ def pyhttpd_conf(root: Path, port: int, mpm: str, tuning: Tuning, wsgi: bool) ->
         "PidFile logs/httpd.pid",
         "ErrorLog logs/error_log",
         "LogLevel error",
+        tuning.files_block(),
         tuning.keepalive_block(),
         tuning.mpm_block(mpm),
     ]
@@ -104,6 +110,7 @@ def apache_conf(root: Path, port: int, mpm: str, tuning: Tuning, wsgi: bool) -> 
         "LogLevel error",
         f"DocumentRoot {root}/htdocs",
         f"<Directory {root}/htdocs>\n    Require all granted\n</Directory>",
+        tuning.files_block(),
         tuning.keepalive_block(),
         tuning.mpm_block(mpm),
     ]

@@ -19,6 +19,7 @@ def test_apache_and_pyhttpd_share_the_mpm_and_keepalive_settings(mpm: str) -> No
     pyhttpd = tuning.pyhttpd_conf(ROOT, 8002, mpm, shape, wsgi=False)
     for text in (apache, pyhttpd):
         assert shape.mpm_block(mpm) in text and shape.keepalive_block() in text
+        assert shape.files_block() in text
         assert f"mod_mpm_{mpm}.so" in text and "wsgi" not in text.lower()
     assert "Listen 127.0.0.1:8001" in apache and "Listen 127.0.0.1:8002" in pyhttpd
 
