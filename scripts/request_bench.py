@@ -120,6 +120,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--top", type=int, default=0, help="list the N costliest functions")
+    parser.add_argument("--sort", default="tottime", help="pstats order for --top (ncalls...)")
     parser.add_argument("--client", nargs=2, type=int, help=argparse.SUPPRESS)
     parser.add_argument("--write-root", help="only write the ServerRoot (port from --port)")
     parser.add_argument("--port", type=int, default=8080)
@@ -155,7 +156,7 @@ def main() -> None:
         f" {calls / args.requests:.0f} Python calls/request; {log_lines} access-log lines"
     )
     if args.top:
-        stats.sort_stats("tottime").print_stats(args.top)
+        stats.sort_stats(args.sort).print_stats(args.top)
 
 
 if __name__ == "__main__":
