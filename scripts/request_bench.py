@@ -121,6 +121,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--top", type=int, default=0, help="list the N costliest functions")
     parser.add_argument("--sort", default="tottime", help="pstats order for --top (ncalls...)")
+    parser.add_argument("--callers", help="with --top: who calls the functions matching this")
     parser.add_argument("--client", nargs=2, type=int, help=argparse.SUPPRESS)
     parser.add_argument("--write-root", help="only write the ServerRoot (port from --port)")
     parser.add_argument("--port", type=int, default=8080)
@@ -157,6 +158,8 @@ def main() -> None:
     )
     if args.top:
         stats.sort_stats(args.sort).print_stats(args.top)
+        if args.callers:
+            stats.print_callers(args.callers)
 
 
 if __name__ == "__main__":
