@@ -6,12 +6,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_TOOLS := curl:curl ab:apache2-utils apache2:apache2 slowhttptest:slowhttptest \
+APT_TOOLS := curl:curl ab:apache2-utils htpasswd:apache2-utils apache2:apache2 slowhttptest:slowhttptest \
              haproxy:haproxy logrotate:logrotate lintian:lintian dpkg-deb:dpkg \
              chromium:chromium
 # Debian's Python libraries the installed pyhttpd (make install, the .deb) runs on: module:package
 APT_PYTHON := pyparsing:python3-pyparsing click:python3-click psutil:python3-psutil \
-              setproctitle:python3-setproctitle
+              setproctitle:python3-setproctitle bcrypt:python3-bcrypt
 # make install: an FHS tree (see packaging/install.sh); DESTDIR stages it elsewhere
 PREFIX     ?= /usr/local
 DESTDIR    ?=

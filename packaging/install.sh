@@ -2,7 +2,8 @@
 # `make install`: lay pyhttpd out as an FHS tree under $DESTDIR (empty for the live system).
 #
 #   $PREFIX/lib/pyhttpd/pyhttpd/     the Python package (dependencies: Debian's python3-pyparsing,
-#                                    python3-click, python3-psutil, python3-setproctitle)
+#                                    python3-click, python3-psutil, python3-setproctitle,
+#                                    python3-bcrypt)
 #   $PREFIX/sbin/pyhttpd, pyhttpdctl, pyhttpd-enmod, pyhttpd-dismod, pyhttpd-query
 #   $SYSCONFDIR/ (/etc/pyhttpd)      httpd.conf, mime.types, mods-available/, mods-enabled/
 #   $LOGDIR (/var/log/pyhttpd)       logs; $WWWDIR (/var/www/pyhttpd) the default site

@@ -1,19 +1,18 @@
-"""The connection engine: the only code that touches a client socket.
+"""The connection engine: the only code that reads a client socket and decides what it gets.
 
 `serve_connection` reads one request at a time from a connection that owns its buffer, runs it
-through the hook phases, writes the response (head and small body in one send; sendfile for files)
-and decides keep-alive as Apache does. It returns CLOSE when the connection is finished; the MPM
-that called it owns the socket's fate. Runs in whatever process or thread the MPM chose; keeps no
-state between connections.
+through the hook phases, has the response written (`sending.Sender`: head and small body in one
+send, sendfile for files, streamed bodies) and decides keep-alive as Apache does. It returns
+CLOSE when the connection is finished; the MPM that called it owns the socket's fate. Runs in
+whatever process or thread the MPM chose; keeps no state between connections.
 
 For event (and worker's keep-alive waits), `Connection.serve(until_idle=True)` serves the requests
 whose bytes are there and returns IDLE instead of waiting for the next keep-alive request when the
 buffer is empty; the Connection (buffer, served count) can be served again once the socket is
 readable. The KeepAliveTimeout of a parked connection is then the MPM's to keep. event's listener
-also reads request heads itself: `feed_nonblocking` buffers what the socket has and says whether
-a whole head is there (`serve` then parses it), `head_deadline` is when it must be, and
-`expire_head` gives the engine's answer to a head that missed it. An MPM learns
-when requests start and finish through `Connection.observer` (a RequestObserver; the engine never
+also reads the next request itself through `Connection.feed` (listener_feed.py), and
+`expire_head` gives the engine's answer to one that missed its deadline. An MPM learns when
+requests start and finish through `Connection.observer` (a RequestObserver; the engine never
 imports the scoreboard), and `Connection.may_keep_alive` lets it refuse keep-alive while the
 child is stopping.
 
@@ -23,7 +22,8 @@ wait KeepAliveTimeout for a byte. A header timeout answers 408 once the request 
 and closes silently before that; a body slower than the body stage gets 408 and a close; a client
 that stops reading is dropped when a write makes no progress for Timeout. The deadline arithmetic
 is `deadlines.py`. A hook that raises anything but HttpError becomes a 500 with its traceback in
-the error log; nothing but the end of the connection leaves `serve`.
+the error log; nothing but the end of the connection leaves `serve`. A connection closed with
+input still coming lingers as Apache's does.
 """
 
 from __future__ import annotations
@@ -33,32 +33,28 @@ import socket
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
 from enum import Enum
 from typing import NoReturn, Protocol
 
 from pyhttpd.config.lookup import select_vhost, server_settings
-from pyhttpd.config.model import ServerConfig
-from pyhttpd.errorlog import ErrorLog
 from pyhttpd.errors import HttpError
 from pyhttpd.http.body import ChunkedDecoder, LengthDecoder
 from pyhttpd.http.body_input import BodyInput
-from pyhttpd.http.deadlines import Deadline, ReadTimeouts, socket_wait, start
+from pyhttpd.http.deadlines import Deadline, socket_wait, start
 from pyhttpd.http.framing import BodyKind, body_framing, check_host
+from pyhttpd.http.generation import Generation, server_token
+from pyhttpd.http.listener_feed import ListenerFeed
 from pyhttpd.http.messages import Headers, RequestHead
-from pyhttpd.http.parser import Limits, parse_head
-from pyhttpd.http.phases import Hooks, Phase, process_request
-from pyhttpd.http.request import Body, FileBody, Request, StreamBody
+from pyhttpd.http.parser import parse_head
+from pyhttpd.http.phases import Phase, process_request
+from pyhttpd.http.request import FileBody, Request, StreamBody
 from pyhttpd.http.responses import error_document, error_page
+from pyhttpd.http.sending import Sender
 from pyhttpd.http.uri import parse_target
 from pyhttpd.http.writer import response_head
-from pyhttpd.version import APACHE_COMPAT, __version__
 
 RECV_SIZE = 65536
-SMALL_BODY = 64 * 1024
 LINGER = 2.0  # seconds a closing connection reads what its client still sends
-PREREAD_BODY = 64 * 1024  # body bytes the event listener reads before a worker takes over
-FILE_CHUNK = 256 * 1024  # read-and-write step when EnableSendfile is Off
 # pyhttpd's own guard for LimitRequestFields 0 (unlimited in Apache): a head still incomplete
 # after this many field lines' worth of bytes is refused like too many fields.
 UNLIMITED_FIELDS_GUARD = 1000
@@ -78,48 +74,6 @@ class RequestObserver(Protocol):
     ) -> None: ...
 
     def request_finished(self, bytes_sent: int) -> None: ...
-
-
-@dataclass(frozen=True)
-class Generation:
-    """What the engine needs of one generation: its frozen config and hook table."""
-
-    config: ServerConfig
-    hooks: Hooks
-    error_log: ErrorLog
-
-    @property
-    def limits(self) -> Limits:
-        """The main server's LimitRequest* and HttpProtocolOptions (on a conflict, the safe one)."""
-        get = self.config.get
-        options = get("HttpProtocolOptions") or frozenset()
-        return Limits(
-            request_line=int(get("LimitRequestLine")),
-            field_size=int(get("LimitRequestFieldSize")),
-            fields=int(get("LimitRequestFields")),
-            allow_09="require1.0" not in options,
-            registered_methods="registeredmethods" in options,
-            unsafe="unsafe" in options and "strict" not in options,
-        )
-
-    @property
-    def read_timeouts(self) -> ReadTimeouts | None:
-        """RequestReadTimeout's stages when reqtimeout_module is loaded; None means Timeout only."""
-        if not self.config.module_loaded("reqtimeout_module"):
-            return None
-        return ReadTimeouts.from_setting(self.config.get("RequestReadTimeout"))
-
-
-def server_token(tokens: str) -> str:
-    """The Server header for ServerTokens (Apache's Prod/Major/Minor/Min/OS/Full ladder)."""
-    major, minor = __version__.split(".")[:2]
-    return {
-        "Prod": "pyhttpd",
-        "Major": f"pyhttpd/{major}",
-        "Minor": f"pyhttpd/{major}.{minor}",
-        "Minimal": f"pyhttpd/{__version__}",
-        "OS": f"pyhttpd/{__version__} (Unix)",
-    }.get(tokens, f"pyhttpd/{__version__} Apache/{APACHE_COMPAT} (Unix)")
 
 
 class Connection:
@@ -144,13 +98,12 @@ class Connection:
         self.observer: RequestObserver | None = None
         # The MPM's say on keep-alive (False once the child is stopping: Connection: close).
         self.may_keep_alive: Callable[[], bool] | None = None
-        # The event listener's asynchronous head reading (feed_nonblocking): the header stage
-        # running since the head's first byte (or the accept), and the last read's time.
-        self._head_deadline: Deadline | None = None
-        self._head_started = False
-        self._feeding_body = False  # the head is whole; its small body is being read
         self.unread_input = False  # a body left unread, or a rejected head: linger at close
-        self._last_read = 0.0
+        self.sender = Sender(sock, self.timeout, self._log_exception)
+        # event's listener reads the next request itself (see listener_feed.py)
+        self.feed = ListenerFeed(
+            sock, self.buffer, self.limits, self.read_timeouts, self.timeout, self.head_guard
+        )
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def serve(self, until_idle: bool = False) -> Outcome:
@@ -185,98 +138,15 @@ class Connection:
         except OSError:
             return
 
-    # --- the event listener's asynchronous head reading ----------------------------------------
-
-    def feed_nonblocking(self) -> str:
-        """Listener thread: read what the socket has without waiting; "ready" once a whole head
-        (or one the engine will refuse) is buffered, with its body too when the body is small
-        (PREREAD_BODY), "waiting" for more, "closed" on EOF or a socket error. The buffer is not
-        consumed: `serve` parses the head again."""
-        now = time.monotonic()
-        if not self._head_started:
-            self._head_started = True
-            self._last_read = now
-            if self.read_timeouts is not None:
-                self._head_deadline = start(self.read_timeouts.header, now)
-        ended = False  # the client half-closed: what it sent is all there will be
-        try:
-            self.sock.setblocking(False)
-            while True:
-                try:
-                    data = self.sock.recv(RECV_SIZE)
-                except (BlockingIOError, InterruptedError):
-                    break
-                if not data:
-                    ended = True
-                    break
-                self.buffer += data
-                self._last_read = now
-                if self._head_deadline is not None:
-                    self._head_deadline.received(len(data))
-                if len(self.buffer) > self.head_guard:
-                    break
-        except OSError:
-            return "closed"
-        if len(self.buffer) > self.head_guard:
-            return "ready"
-        try:
-            parsed = parse_head(self.buffer, self.limits)
-            if parsed is None:
-                return "closed" if ended else "waiting"
-            head, consumed = parsed
-            if not ended and self._body_incomplete(head, consumed, now):
-                return "waiting"
-        except HttpError:
-            pass  # the worker answers it
-        return "ready"  # a whole request before a half-close is answered, as Apache does
-
-    def _body_incomplete(self, head: RequestHead, consumed: int, now: float) -> bool:
-        """Whether the listener should wait for more of this head's body: a body still arriving
-        and smaller than PREREAD_BODY so far, unless the client waits for 100 Continue. The
-        wait runs under the body stage's deadline (slow bodies hold no worker either)."""
-        framing = body_framing(head)
-        arrived = len(self.buffer) - consumed
-        if framing.kind is BodyKind.NONE or arrived >= PREREAD_BODY:
-            return False
-        if (head.headers.get("Expect") or "").lower() == "100-continue":
-            return False
-        if framing.kind is BodyKind.LENGTH:
-            incomplete = arrived < framing.length
-        else:
-            decoder = ChunkedDecoder()
-            decoder.feed(bytearray(self.buffer[consumed:]))
-            incomplete = not decoder.done
-        if incomplete and not self._feeding_body:
-            self._feeding_body = True
-            self._last_read = now
-            if self.read_timeouts is not None:
-                self._head_deadline = start(self.read_timeouts.body, now)
-        return incomplete
-
-    def head_deadline(self) -> float:
-        """When the head being fed must be complete (time.monotonic): the header stage, or
-        Timeout since the last read without mod_reqtimeout."""
-        if self._head_deadline is not None:
-            return self._head_deadline.timeout_at
-        return self._last_read + self.timeout
-
-    def head_fed(self) -> None:
-        """The head is handed to a worker: the next one starts its own deadline."""
-        self._head_started = False
-        self._head_deadline = None
-        self._feeding_body = False
-
     def expire_head(self) -> Outcome:
-        """Worker thread: the fed head missed its deadline; answer as `_read_head` does (408 once
-        the request line is in, else a silent close) and close."""
-        deadline = self._head_deadline
-        feeding_body = self._feeding_body
-        self.head_fed()
+        """Worker thread: what the listener was reading missed its deadline; answer as the
+        blocking reads do (408 once the request line is in, else a silent close) and close."""
+        stage, in_body = self.feed.handed_over()
         try:
             try:
-                if feeding_body:
-                    self._body_timeout(deadline)
-                self._header_timeout(deadline)
+                if in_body:
+                    self._body_timeout(stage)
+                self._header_timeout(stage)
             except HttpError as error:
                 self._reject(error)
         except OSError:
@@ -398,7 +268,7 @@ class Connection:
             self.buffer,
             fill,
             expects_continue=expects and head.version >= (1, 1),
-            send_continue=lambda: self._send_bytes(b"HTTP/1.1 100 Continue\r\n\r\n"),
+            send_continue=lambda: self.sender.send_bytes(b"HTTP/1.1 100 Continue\r\n\r\n"),
         )
 
     def _body_timeout(self, deadline: Deadline | None) -> NoReturn:
@@ -655,7 +525,7 @@ class Connection:
         body = request.body
         no_body = request.header_only or request.status in (204, 304)
         if isinstance(body, StreamBody) and body.raw:  # nph-: the handler's bytes, as they are
-            request.bytes_sent = self._write_stream(b"", body, Headers(), request)[0]
+            request.bytes_sent = self.sender.write_body(b"", body, Headers(), request)[0]
             return False
         if isinstance(body, StreamBody) and "Content-Length" not in headers:
             if head.version >= (1, 1) and not no_body:
@@ -674,86 +544,11 @@ class Connection:
         if no_body and head.version != (0, 9):
             if isinstance(body, StreamBody):
                 body.finish()
-            self._send_bytes(wire)
+            self.sender.send_bytes(wire)
             return keep_alive
-        sent, complete = self._write_body(wire, body, headers, request)
+        sent, complete = self.sender.write_body(wire, body, headers, request)
         request.bytes_sent = sent
         return keep_alive and complete and head.version != (0, 9)
-
-    def _write_body(
-        self, wire: bytes, body: Body, headers: Headers, request: Request
-    ) -> tuple[int, bool]:
-        """Write the head and body; return the body bytes sent and whether the body was whole."""
-        if isinstance(body, bytes):
-            self._send_bytes(wire + body)
-            return len(body), True
-        if isinstance(body, StreamBody):
-            return self._write_stream(wire, body, headers, request)
-        self._write_file(wire, body)
-        return body.length, True
-
-    def _write_stream(
-        self, wire: bytes, body: StreamBody, headers: Headers, request: Request
-    ) -> tuple[int, bool]:
-        """Each chunk as it comes: Content-Length bytes exactly, else chunked or close-delimited."""
-        declared = headers.get("Content-Length")
-        length = int(declared) if declared and declared.isdigit() else None
-        chunked = (headers.get("Transfer-Encoding") or "").lower() == "chunked"
-        sent = 0
-        try:
-            for chunk in body.chunks:
-                if length is not None:
-                    chunk = chunk[: length - sent]
-                if not chunk:
-                    continue
-                framed = b"%x\r\n%b\r\n" % (len(chunk), chunk) if chunked else chunk
-                self._send_bytes(wire + framed)
-                wire = b""
-                sent += len(chunk)
-                if length is not None and sent >= length:
-                    break
-        except OSError:
-            raise
-        except Exception as error:  # noqa: BLE001 - the head is out: all we can do is close
-            self._log_exception(f"the response body of {request.head.request_line!r}", error)
-            return sent, False
-        finally:
-            body.finish()
-        self._send_bytes(wire + (b"0\r\n\r\n" if chunked else b""))
-        return sent, length is None or sent == length
-
-    def _write_file(self, wire: bytes, body: FileBody) -> None:
-        with open(body.path, "rb") as handle:
-            if body.length <= SMALL_BODY:
-                handle.seek(body.offset)
-                self._send_bytes(wire + handle.read(body.length))
-                return
-            self._send_bytes(wire)
-            if not body.sendfile:  # EnableSendfile Off (Apache's default): read and write
-                handle.seek(body.offset)
-                remaining = body.length
-                while remaining > 0:
-                    chunk = handle.read(min(remaining, FILE_CHUNK))
-                    if not chunk:
-                        raise ConnectionError("the file shrank while it was being sent")
-                    self._send_bytes(chunk)
-                    remaining -= len(chunk)
-                return
-            self.sock.settimeout(self.timeout)
-            # socket.sendfile waits at most Timeout for each step of progress, as Apache does.
-            sent = self.sock.sendfile(handle, body.offset, body.length)
-            if sent < body.length:
-                raise ConnectionError("the file shrank while it was being sent")
-
-    def _send_bytes(self, data: bytes) -> None:
-        """Write everything, dropping the client when one write makes no progress for Timeout.
-
-        (sendall's timeout would bound the whole transfer; Apache's Timeout bounds each wait.)
-        """
-        self.sock.settimeout(self.timeout)
-        view = memoryview(data)
-        while view:
-            view = view[self.sock.send(view) :]
 
     def _connection_headers(self, headers: Headers, head: RequestHead, keep_alive: bool) -> None:
         if keep_alive:

@@ -101,7 +101,7 @@ def _document_root(request: Any) -> str:
 
 
 def _software(request: Any) -> str:
-    from pyhttpd.http.connection import server_token
+    from pyhttpd.http.generation import server_token
 
     return server_token(str(request.config.get("ServerTokens")))
 

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 from pyhttpd.errors import HttpError
 
 if TYPE_CHECKING:
+    import socket
+
     from pyhttpd.config.model import ServerConfig
     from pyhttpd.errorlog import ErrorLog
     from pyhttpd.http.request import Request
@@ -31,6 +33,8 @@ class Phase(Enum):
     MAP_TO_STORAGE = "map_to_storage"
     HEADER_PARSER = "header_parser"
     ACCESS_CHECKER = "access_checker"
+    # Not a step of the walk: as Apache runs it only when authorization cannot decide without
+    # a user, mod_authz_core runs it from auth_checker (pyhttpd has no access_checker_ex).
     CHECK_USER_ID = "check_user_id"
     AUTH_CHECKER = "auth_checker"
     TYPE_CHECKER = "type_checker"
@@ -68,6 +72,8 @@ class Order(Enum):
 
 
 Hook = Callable[["Request"], int]
+# Apache's pre_connection: takes the accepted socket, returns the one to serve (mod_ssl's TLS).
+ConnectionHook = Callable[["socket.socket"], "socket.socket"]
 
 
 @dataclass(frozen=True)
@@ -98,6 +104,7 @@ class Hooks:
     """
 
     table: dict[Phase, list[tuple[Order, int, Hook]]] = field(default_factory=dict)
+    pre_connection: list[ConnectionHook] = field(default_factory=list)
     frozen: bool = False
     _plan: dict[Phase, tuple[tuple[Hook, ...], bool]] = field(default_factory=dict, repr=False)
 
@@ -106,6 +113,10 @@ class Hooks:
         entries = self.table.setdefault(phase, [])
         entries.append((order, len(entries), hook))
         entries.sort(key=lambda entry: (entry[0].value, entry[1]))
+
+    def add_pre_connection(self, hook: ConnectionHook) -> None:
+        assert not self.frozen, "hooks are registered once, when a generation is built"
+        self.pre_connection.append(hook)
 
     def freeze(self) -> Hooks:
         self.frozen = True
@@ -148,8 +159,7 @@ REQUEST_PHASES = (  # ap_process_request_internal's, in order
     Phase.MAP_TO_STORAGE,
     Phase.HEADER_PARSER,
     Phase.ACCESS_CHECKER,
-    Phase.CHECK_USER_ID,
-    Phase.AUTH_CHECKER,
+    Phase.AUTH_CHECKER,  # runs check_user_id when a Require needs a user (mod_authz_core)
     Phase.TYPE_CHECKER,
     Phase.FIXUPS,
 )

@@ -26,7 +26,6 @@ _LOOKUP_PHASES = (
     Phase.TRANSLATE_NAME,
     Phase.MAP_TO_STORAGE,
     Phase.ACCESS_CHECKER,
-    Phase.CHECK_USER_ID,
     Phase.AUTH_CHECKER,
     Phase.TYPE_CHECKER,
     Phase.FIXUPS,
@@ -79,15 +78,17 @@ def server_port(request: Request) -> int:
     tail = configured[configured.find("]") + 1 :] if configured.startswith("[") else configured
     if ":" in tail and tail.rsplit(":", 1)[1].isdigit():
         return int(tail.rsplit(":", 1)[1])
-    return 80
+    return 443 if request.notes.get("https") else 80
 
 
 def construct_url(request: Request, path: str) -> str:
-    """ap_construct_url: an absolute http URL for a path on this server (port 80 omitted)."""
+    """ap_construct_url: an absolute URL for a path on this server, https on a TLS connection
+    (mod_ssl notes it); the scheme's default port is omitted."""
     host, port = server_name(request), server_port(request)
     if ":" in host and not host.startswith("["):
         host = f"[{host}]"
-    return f"http://{host}{path}" if port == 80 else f"http://{host}:{port}{path}"
+    scheme, default = ("https", 443) if request.notes.get("https") else ("http", 80)
+    return f"{scheme}://{host}{path}" if port == default else f"{scheme}://{host}:{port}{path}"
 
 
 def signature(request: Request, banner: str) -> str:

@@ -27,6 +27,7 @@ _SENTENCES: dict[int, str] = {
     307: 'The document has moved <a href="{location}">here</a>.',
     308: 'The document has moved <a href="{location}">here</a>.',
     400: "Your browser sent a request that this server could not understand.",
+    401: "This server could not verify that you\nare authorized to access the document\nrequested.  Either you supplied the wrong\ncredentials (e.g., bad password), or your\nbrowser doesn't understand how to supply\nthe credentials required.",
     403: "You don't have permission to access this resource.",
     404: "The requested URL was not found on this server.",
     405: "The requested method {method} is not allowed for this URL.",
@@ -48,7 +49,9 @@ _SENTENCES: dict[int, str] = {
 
 
 # Statuses whose sentence Apache closes with a plain </p> (the rest end with "<br />\n</p>").
-_PLAIN_ENDING = frozenset({301, 302, 303, 307, 308, 403, 410, 404, 405, 408, 412, 416, 503, 504})
+_PLAIN_ENDING = frozenset(
+    {301, 302, 303, 307, 308, 401, 403, 410, 404, 405, 408, 412, 416, 503, 504}
+)
 
 
 def reason_phrase(status: int) -> str:

@@ -22,6 +22,7 @@ from pyhttpd.config.model import Section
 from pyhttpd.config.module import Module
 from pyhttpd.config.nodes import Node
 from pyhttpd.errors import DirectiveError
+from pyhttpd.http.authn import USER_NOTE, auth_type, note_auth_failure
 from pyhttpd.http.authz import (
     KNOWN_METHODS,
     LAYERS_NOTE,
@@ -39,7 +40,7 @@ from pyhttpd.http.authz import (
     parsed_args,
     register_provider,
 )
-from pyhttpd.http.phases import OK, HookContext, Hooks, Order, Phase
+from pyhttpd.http.phases import DECLINED, OK, HookContext, Hooks, Order, Phase
 from pyhttpd.http.request import Request
 
 
@@ -267,23 +268,24 @@ def _check(request: Request, rule: AuthzRule) -> AuthzStatus:
     return provider.check(request, rule.args, parsed)
 
 
-def authorize(request: Request) -> int:
-    """authorize_user_core: no Require is granted; denied or neutral is 403 with AH01630."""
-    if request.notes.get(SATISFY_ANY_NOTE) == "granted":
-        return OK  # Satisfy Any, and the host-based access check let the client in
-    block = request_config(request).block
-    if block is None:
-        return OK
-    result = evaluate(block, request.method, lambda rule: _check(request, rule))
-    if result is AuthzStatus.GRANTED:
-        return OK
-    if result in (AuthzStatus.DENIED, AuthzStatus.NEUTRAL):
-        target = request.filename if request.filename else f"uri {request.uri}"
+def _denied(request: Request) -> int:
+    target = request.filename if request.filename else f"uri {request.uri}"
+    request.log_error(
+        "error", "authz_core", f"client denied by server configuration: {target}", "AH01630"
+    )
+    return 403
+
+
+def _authenticate(request: Request) -> int:
+    """ap_process_request_internal's check_user_id step: OK once a user is known, else the
+    status to answer (401 from the authentication module, 500 when none is configured)."""
+    result = request.hooks.run(Phase.CHECK_USER_ID, request)
+    if result == DECLINED:
         request.log_error(
-            "error", "authz_core", f"client denied by server configuration: {target}", "AH01630"
+            "crit", "core", f"configuration error:  couldn't check user: {request.uri}", "AH00025"
         )
-        return 403
-    if result is AuthzStatus.DENIED_NO_USER:
+        return 500
+    if request.notes.get(USER_NOTE) is None:
         request.log_error(
             "error",
             "core",
@@ -291,7 +293,77 @@ def authorize(request: Request) -> int:
             f"{request.uri}. Authentication not configured?",
             "AH00027",
         )
-    return 500
+        return 500
+    return OK
+
+
+def _inherit_user(request: Request, block: AuthzBlock | None) -> None:
+    """A sub-request configured exactly as its main request (same merged settings and
+    authorization) takes the main request's user instead of authenticating again, as
+    ap_process_request_internal does: mod_dir's index lookup costs no second password hash."""
+    main = request.notes.get("main")
+    if main is None or USER_NOTE in request.notes or main.notes.get(USER_NOTE) is None:
+        return
+    if main.per_dir == request.per_dir and request_config(main).block == block:
+        request.notes[USER_NOTE] = main.notes[USER_NOTE]
+
+
+def authorize(request: Request) -> int:
+    """authorize_user_core, run as Apache runs it: first without a user (access_checker_ex);
+    when a Require needs one, authenticate (check_user_id) and evaluate again (auth_checker).
+    Denied without authentication is 403 (AH01630); an authenticated user refused is 401
+    (AH01631), or 403 under AuthzSendForbiddenOnFailure."""
+    if request.notes.get(SATISFY_ANY_NOTE) == "granted":
+        return OK  # Satisfy Any, and the host-based access check let the client in
+    block = request_config(request).block
+    _inherit_user(request, block)
+    if block is None:
+        if auth_type(request):
+            request.log_error(
+                "error",
+                "authz_core",
+                "AuthType configured with no corresponding authorization directives",
+                "AH01627",
+            )
+            return 500
+        return OK
+    result = evaluate(block, request.method, lambda rule: _check(request, rule))
+    if result is AuthzStatus.GRANTED:
+        return OK
+    if result in (AuthzStatus.DENIED, AuthzStatus.NEUTRAL):
+        return _denied(request)
+    if result is not AuthzStatus.DENIED_NO_USER:
+        return 500
+    status = _authenticate(request)
+    if status != OK:
+        return status
+    result = evaluate(block, request.method, lambda rule: _check(request, rule))
+    if result is AuthzStatus.GRANTED:
+        return OK
+    if result is AuthzStatus.DENIED_NO_USER:
+        request.log_error(
+            "error",
+            "authz_core",
+            f"authorization failure (no authenticated user): {request.uri}",
+            "AH01629",
+        )
+        note_auth_failure(request)
+        return 401
+    if result not in (AuthzStatus.DENIED, AuthzStatus.NEUTRAL):
+        return 500
+    if not auth_type(request):
+        return _denied(request)
+    user = request.notes.get(USER_NOTE)
+    request.log_error(
+        "error",
+        "authz_core",
+        f'user {user}: authorization failure for "{request.uri}": ',
+        "AH01631",
+    )
+    if request.per_dir.get("AuthzSendForbiddenOnFailure"):
+        return 403
+    note_auth_failure(request)
+    return 401
 
 
 # --- the providers authz_core brings: all, env, method ----------------------------------------

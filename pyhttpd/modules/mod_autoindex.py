@@ -29,8 +29,8 @@ from pyhttpd.config.directives import (
 from pyhttpd.config.grammar import split_words
 from pyhttpd.config.module import Module
 from pyhttpd.errors import DirectiveError, HttpError
-from pyhttpd.http.connection import server_token
 from pyhttpd.http.files import etag_for
+from pyhttpd.http.generation import server_token
 from pyhttpd.http.options import INDEXES, resolve
 from pyhttpd.http.phases import DECLINED, OK, HookContext, Hooks, Phase
 from pyhttpd.http.request import Request

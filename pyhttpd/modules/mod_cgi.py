@@ -32,7 +32,7 @@ from pyhttpd.config.directives import (
 from pyhttpd.config.module import Module
 from pyhttpd.errors import HttpError
 from pyhttpd.http.cgi_env import cgi_environment
-from pyhttpd.http.connection import server_token
+from pyhttpd.http.generation import server_token
 from pyhttpd.http.messages import Headers
 from pyhttpd.http.options import EXEC_CGI, effective_options
 from pyhttpd.http.phases import DECLINED, OK, HookContext, Hooks, Phase

@@ -113,6 +113,13 @@ def _dash(value: object) -> str:
     return text or "-"
 
 
+def _user(user: str | None) -> str:
+    """log_remote_user: "-" without a user, "" (quoted) for an empty one, escaped otherwise."""
+    if user is None:
+        return "-"
+    return _escape(user) if user else '""'
+
+
 _NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f\x7f]')
 
 
@@ -155,7 +162,7 @@ def _letter(letter: str, argument: str) -> Item:
         "a": lambda r: r.client[0],
         "A": lambda r: r.local[0],
         "l": lambda r: "-",
-        "u": lambda r: _dash(r.notes.get("user")),
+        "u": lambda r: _user(r.notes.get("user")),
         "t": _clock(argument),
         "r": lambda r: _dash(_escape(r.head.request_line)),
         "s": lambda r: str(r.status),

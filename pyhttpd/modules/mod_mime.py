@@ -31,6 +31,7 @@ from pyhttpd.config.directives import (
 from pyhttpd.config.lookup import sections_for
 from pyhttpd.config.module import Module
 from pyhttpd.errors import DirectiveError, StartupError
+from pyhttpd.http.filters import OUTPUT_FILTERS_NOTE
 from pyhttpd.http.phases import DECLINED, OK, HookContext, Hooks, Order, Phase
 from pyhttpd.http.request import Request
 
@@ -254,6 +255,7 @@ def register(hooks: Hooks, context: HookContext) -> None:
         table = extension_table(request)
         content_type = charset = encoding = None
         languages: list[str] = []
+        output_filters: list[str] = []
         for extension in os.path.basename(request.filename).split(".")[1:]:
             if not extension:
                 continue
@@ -269,6 +271,8 @@ def register(hooks: Hooks, context: HookContext) -> None:
                 encoding = f"{encoding}, {info['encoding']}" if encoding else info["encoding"]
             if info.get("handler"):
                 request.handler = info["handler"]
+            if info.get("output_filters"):
+                output_filters.append(str(info["output_filters"]))
         if content_type:
             request.content_type = content_type_with(content_type, charset)
         if not languages and request.per_dir.get("DefaultLanguage"):
@@ -277,6 +281,8 @@ def register(hooks: Hooks, context: HookContext) -> None:
             request.headers_out.set("Content-Encoding", encoding)
         if languages:
             request.headers_out.set("Content-Language", ",".join(languages))
+        if output_filters:
+            request.notes[OUTPUT_FILTERS_NOTE] = tuple(output_filters)
         return OK if request.content_type else DECLINED
 
     hooks.add(Phase.TYPE_CHECKER, find_ct)

@@ -21,7 +21,7 @@ import time
 from pyhttpd.config.directives import RSRC_CONF, ArgShape, Command, DirectiveSpec
 from pyhttpd.config.module import Module
 from pyhttpd.errors import HttpError
-from pyhttpd.http.connection import server_token
+from pyhttpd.http.generation import server_token
 from pyhttpd.http.phases import DECLINED, OK, HookContext, Hooks, Phase
 from pyhttpd.http.redirect import server_name, signature
 from pyhttpd.http.request import Request

@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, BinaryIO
 
-from pyhttpd.http.connection import server_token
+from pyhttpd.http.generation import server_token
 from pyhttpd.http.redirect import server_name, server_port, signature
 from pyhttpd.http.request import Request
 from pyhttpd.version import APACHE_COMPAT

@@ -23,7 +23,7 @@ from typing import Any
 from pyhttpd.config.model import ServerConfig
 from pyhttpd.errorlog import ErrorLog
 from pyhttpd.errors import HttpError
-from pyhttpd.http.connection import server_token
+from pyhttpd.http.generation import server_token
 from pyhttpd.http.options import EXEC_CGI, effective_options
 from pyhttpd.http.phases import DECLINED, OK
 from pyhttpd.http.request import Request

@@ -27,7 +27,7 @@ import socket
 from dataclasses import dataclass
 from typing import Protocol
 
-from pyhttpd.http.connection import Generation
+from pyhttpd.http.generation import Generation
 from pyhttpd.scoreboard import Scoreboard
 
 CHILD_OK = 0

@@ -52,7 +52,7 @@ MODULE = Module(
 #
 #   listener thread  EventListener: the selector also holds the parked keep-alive connections
 #                    (insertion order is deadline order: one KeepAliveTimeout) and the connections
-#                    whose request head is being read (Connection.feed_nonblocking, each with its
+#                    whose request head is being read (Connection.feed, listener_feed.py, each with its
 #                    header-stage deadline). A new connection, or a parked one that turns readable,
 #                    is read here until its head is whole (or invalid), and its body too when it
 #                    is small (PREREAD_BODY, under the body stage): only then does it go to the
@@ -168,14 +168,14 @@ class EventListener(Listener):
     def read_head(self, connection: Connection) -> None:
         """Read what the client sent; a whole (or invalid) head goes to a worker, a partial one
         waits in the selector until more arrives or its deadline passes."""
-        state = connection.feed_nonblocking()
+        state = connection.feed.read()
         if state == "ready":
-            connection.head_fed()
+            connection.feed.handed_over()
             self.pool.submit(connection)  # queued if every worker is busy; never blocks
         elif state == "closed":
             self.close(connection.sock)
         else:
-            self.reading[connection] = connection.head_deadline()
+            self.reading[connection] = connection.feed.deadline()
             self.selector.register(
                 connection.sock, selectors.EVENT_READ, lambda: self.head_readable(connection)
             )
@@ -183,13 +183,13 @@ class EventListener(Listener):
     def head_readable(self, connection: Connection) -> None:
         if connection not in self.reading:  # expired earlier in this round
             return
-        state = connection.feed_nonblocking()
+        state = connection.feed.read()
         if state == "waiting":
-            self.reading[connection] = connection.head_deadline()
+            self.reading[connection] = connection.feed.deadline()
             return
         self.stop_reading(connection)
         if state == "ready":
-            connection.head_fed()
+            connection.feed.handed_over()
             self.pool.submit(connection)
         else:
             self.close(connection.sock)

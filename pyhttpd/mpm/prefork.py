@@ -13,7 +13,9 @@ import signal
 import socket
 
 from pyhttpd.config.module import Module
-from pyhttpd.http.connection import Connection, Generation, Outcome
+from pyhttpd.http.connection import Connection, Outcome
+from pyhttpd.http.generation import Generation
+from pyhttpd.http.pre_connection import run_pre_connection
 from pyhttpd.mpm.contract import CHILD_OK, GRACEFUL, RESTART, ChildContext
 from pyhttpd.mpm.directives import number, process_rows
 from pyhttpd.mpm.limits import check_prefork
@@ -150,8 +152,12 @@ def _serve(
     """One connection. The engine reports each request to the scoreboard slot (W, counts);
     between keep-alive requests the child waits here in K, and a graceful signal ends the wait
     and the connection (Connection: close once stopping), as Apache's children do."""
+    client.setblocking(True)
+    served = run_pre_connection(client, generation.hooks)  # mod_ssl's handshake
+    if served is None:
+        return
+    client = served
     with client:
-        client.setblocking(True)
         try:
             connection = Connection(client, generation)
         except OSError:

@@ -10,6 +10,7 @@ import socket
 
 from pyhttpd.config.module import Module
 from pyhttpd.http.connection import Outcome
+from pyhttpd.http.pre_connection import run_pre_connection
 from pyhttpd.mpm.contract import ChildContext
 from pyhttpd.mpm.directives import process_rows, thread_rows
 from pyhttpd.mpm.limits import WORKER_TAGS, check_threaded
@@ -55,6 +56,10 @@ class WorkerListener(Listener):
 
 def serve_to_end(sock: socket.socket, slot: WorkerSlot, listener: Listener) -> None:
     """Worker thread: one connection to its end; K while waiting for the next request."""
+    served = run_pre_connection(sock, listener.context.generation.hooks)  # mod_ssl's handshake
+    if served is None:
+        return
+    sock = served
     with sock:
         connection = open_connection(sock, listener)
         if connection is None:

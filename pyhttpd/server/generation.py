@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from pyhttpd.config import ServerConfig
 from pyhttpd.errorlog import ErrorLog
-from pyhttpd.http.connection import Generation
+from pyhttpd.http.generation import Generation
 from pyhttpd.http.phases import HookContext, Hooks
 
 Closer = Callable[[], None]

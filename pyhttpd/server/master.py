@@ -23,7 +23,7 @@ from setproctitle import setproctitle
 
 from pyhttpd.config import ServerConfig
 from pyhttpd.errors import ConfigError, StartupError
-from pyhttpd.http.connection import Generation
+from pyhttpd.http.generation import Generation
 from pyhttpd.mpm import upkeep
 from pyhttpd.mpm.contract import CHILD_FATAL, CHILD_SICK, GRACEFUL, ChildContext, ChildMain
 from pyhttpd.mpm.prefork import ACCEPT_LOCK_SUFFIX

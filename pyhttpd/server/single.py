@@ -16,7 +16,9 @@ import socket
 from types import FrameType
 
 from pyhttpd.config import ServerConfig
-from pyhttpd.http.connection import Connection, Generation
+from pyhttpd.http.connection import Connection
+from pyhttpd.http.generation import Generation
+from pyhttpd.http.pre_connection import run_pre_connection
 from pyhttpd.scoreboard import Scoreboard, WorkerSlot, WorkerState
 from pyhttpd.scoreboard import file_path as scoreboard_file
 from pyhttpd.server.generation import build_generation
@@ -79,9 +81,12 @@ def run_single_process(config: ServerConfig) -> int:
                     client, _ = listener.accept()
                 except BlockingIOError:
                     continue
-                with client:
-                    client.setblocking(True)
-                    _serve(client, generation, worker)
+                client.setblocking(True)
+                served = run_pre_connection(client, generation.hooks)  # mod_ssl's handshake
+                if served is None:
+                    continue
+                with served:
+                    _serve(served, generation, worker)
     except _Stop:
         return 0
     finally:

@@ -15,7 +15,8 @@ from contextlib import contextmanager
 
 from pyhttpd.config import load
 from pyhttpd.errorlog import ErrorLog
-from pyhttpd.http.connection import Generation, Outcome, serve_connection
+from pyhttpd.http.connection import Outcome, serve_connection
+from pyhttpd.http.generation import Generation
 from pyhttpd.http.phases import Hook, HookContext, Hooks, Order, Phase
 from pyhttpd.modules.registry import default_registry
 from tests.harness.server import ServerRoot, raw_exchange

@@ -207,7 +207,7 @@ def test_require_ip_errors_are_apaches(args: str, message: str) -> None:
 def fake_request(client: str = "127.0.0.1", local: str = "127.0.0.1", **kw: Any) -> Any:
     fields: dict[str, Any] = {
         "client": (client, 5000), "local": (local, 80), "method": "GET", "notes": {},
-        "environment": {}, "filename": "/srv/x.txt", "uri": "/x.txt",
+        "environment": {}, "filename": "/srv/x.txt", "uri": "/x.txt", "per_dir": {},
     }  # fmt: skip
     fields.update(kw)
     return SimpleNamespace(**fields)

@@ -257,6 +257,22 @@ BAD = [
     (("deflate",), "DeflateBufferSize 0\n", 1, "DeflateBufferSize should be positive"),
     (("deflate",), "DeflateWindowSize 16\n", 1, "DeflateWindowSize must be between 1 and 15"),
     (("deflate",), "DeflateFilterNote bytes out\n", 1, "Unknown note type bytes"),
+    # mod_authn_core, mod_authn_file, mod_auth_basic
+    (("authn_core",), "AuthType Basic\n", 1, "AuthType not allowed here"),
+    (("authn_core",), "<Directory />\nAuthName a b\n</Directory>\n", 2,
+     'AuthName takes one argument, the authentication realm (e.g. "Members Only")'),
+    (("authn_file",), "<Directory />\nAuthUserFile a b\n</Directory>\n", 2,
+     "AuthUserFile takes one argument, text file containing user IDs and passwords"),
+    (("auth_basic",), "<Directory />\nAuthBasicAuthoritative maybe\n</Directory>\n", 2,
+     "AuthBasicAuthoritative must be On or Off"),
+    (("auth_basic",), "<Directory />\nAuthBasicProvider\n</Directory>\n", 2,
+     "AuthBasicProvider requires at least one argument, specify the auth providers for a "
+     "directory or location"),
+    # mod_ssl
+    (("ssl",), "SSLProtocol all -TLSv9\n", 1, "SSLProtocol: Illegal protocol 'TLSv9'"),
+    (("ssl",), "SSLEngine maybe\n", 1, "Argument must be On or Off"),
+    (("ssl",), "<Directory />\nSSLEngine on\n</Directory>\n", 2,
+     "SSLEngine not allowed in <Directory> context"),
     # mod_filter
     (("filter",), "AddOutputFilterByType DEFLATE\n", 1,
      "AddOutputFilterByType requires at least two arguments"),
@@ -272,7 +288,7 @@ def test_bad_line(load_with, conf_path, modules, text, line, reason) -> None:
 
 def test_bad_lines_cover_every_module() -> None:
     covered = {name for modules, *_ in BAD for name in modules}
-    assert covered >= set(MODULES) - {"authz_host"}
+    assert covered >= set(MODULES) - {"authz_host", "authz_user"}  # no directives of their own
 
 
 # --- good configurations and the values they produce --------------------------------------------

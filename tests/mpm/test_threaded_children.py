@@ -23,7 +23,8 @@ from pathlib import Path
 import pytest
 
 from pyhttpd.config import load
-from pyhttpd.http.connection import PREREAD_BODY, Connection, Outcome
+from pyhttpd.http.connection import Connection, Outcome
+from pyhttpd.http.listener_feed import PREREAD_BODY
 from pyhttpd.modules.registry import default_registry
 from pyhttpd.mpm import event, worker
 from pyhttpd.mpm.contract import GRACEFUL, RESTART, ChildContext
@@ -433,19 +434,19 @@ def test_serve_until_idle_closes_when_the_client_leaves(tmp_path: Path) -> None:
 
 def test_feed_nonblocking_reports_a_whole_head_without_consuming_it(tmp_path: Path) -> None:
     with engine_pair(tmp_path) as (connection, client):
-        assert connection.feed_nonblocking() == "waiting"  # nothing sent yet: no wait either
+        assert connection.feed.read() == "waiting"  # nothing sent yet: no wait either
         client.sendall(REQUEST[:20])
-        assert wait_until(lambda: connection.feed_nonblocking() == "waiting" and connection.buffer)
-        first_deadline = connection.head_deadline()
+        assert wait_until(lambda: connection.feed.read() == "waiting" and connection.buffer)
+        first_deadline = connection.feed.deadline()
         client.sendall(REQUEST[20:])
-        assert wait_until(lambda: connection.feed_nonblocking() == "ready")
+        assert wait_until(lambda: connection.feed.read() == "ready")
         assert connection.buffer == REQUEST  # not consumed: serve parses it again
-        assert connection.head_deadline() >= first_deadline
-        connection.head_fed()
+        assert connection.feed.deadline() >= first_deadline
+        connection.feed.handed_over()
         assert connection.serve(until_idle=True) is Outcome.IDLE
         assert read_response(client)[0] == 200
         client.sendall(b"GET / HTTP/1.1\r\nbroken header\r\n\r\n")
-        assert wait_until(lambda: connection.feed_nonblocking() == "ready")  # the worker answers
+        assert wait_until(lambda: connection.feed.read() == "ready")  # the worker answers
         assert connection.serve(until_idle=True) is Outcome.CLOSE
         assert read_response(client)[0] == 400
 
@@ -454,7 +455,7 @@ def test_feed_nonblocking_sees_the_client_leave(tmp_path: Path) -> None:
     with engine_pair(tmp_path) as (connection, client):
         client.sendall(b"GET / HT")
         client.shutdown(socket.SHUT_WR)
-        assert wait_until(lambda: connection.feed_nonblocking() == "closed")
+        assert wait_until(lambda: connection.feed.read() == "closed")
 
 
 def test_a_whole_request_before_a_half_close_is_answered(tmp_path: Path) -> None:
@@ -462,23 +463,23 @@ def test_a_whole_request_before_a_half_close_is_answered(tmp_path: Path) -> None
     with engine_pair(tmp_path) as (connection, client):
         client.sendall(REQUEST)
         client.shutdown(socket.SHUT_WR)
-        assert wait_until(lambda: connection.feed_nonblocking() == "ready")
-        connection.head_fed()
+        assert wait_until(lambda: connection.feed.read() == "ready")
+        connection.feed.handed_over()
         connection.serve(until_idle=True)
         assert read_response(client)[0] == 200
-        assert connection.feed_nonblocking() == "closed"
+        assert connection.feed.read() == "closed"
 
 
 def test_expire_head_answers_408_once_the_request_line_is_in(tmp_path: Path) -> None:
     with engine_pair(tmp_path) as (connection, client):
         client.sendall(b"GET /index.html HTTP/1.1\r\nHost: loc")
-        assert wait_until(lambda: connection.feed_nonblocking() == "waiting" and connection.buffer)
+        assert wait_until(lambda: connection.feed.read() == "waiting" and connection.buffer)
         assert connection.expire_head() is Outcome.CLOSE
         assert read_response(client)[0] == 408
     (tmp_path / "second").mkdir()
     with engine_pair(tmp_path / "second") as (connection, client):
         client.sendall(b"GET /index")
-        assert wait_until(lambda: connection.feed_nonblocking() == "waiting" and connection.buffer)
+        assert wait_until(lambda: connection.feed.read() == "waiting" and connection.buffer)
         assert connection.expire_head() is Outcome.CLOSE  # no request line: a silent close
         connection.sock.close()
         assert closed_by_server(client, 5)
@@ -520,20 +521,20 @@ def test_feed_nonblocking_waits_for_a_small_body_but_not_for_100_continue(tmp_pa
     with engine_pair(tmp_path) as (connection, client):
         client.sendall(POST_HEAD % 10 + b"\r\n01234")
         assert wait_until(
-            lambda: connection.feed_nonblocking() == "waiting" and b"01234" in connection.buffer
+            lambda: connection.feed.read() == "waiting" and b"01234" in connection.buffer
         )
         client.sendall(b"56789")
-        assert wait_until(lambda: connection.feed_nonblocking() == "ready")
-        connection.head_fed()
+        assert wait_until(lambda: connection.feed.read() == "ready")
+        connection.feed.handed_over()
         assert connection.serve(until_idle=True) is Outcome.IDLE
         assert read_response(client)[0] == 200
         client.sendall(POST_HEAD % 10 + b"Expect: 100-continue\r\n\r\n")
-        assert wait_until(lambda: connection.feed_nonblocking() == "ready")  # no body until 100
+        assert wait_until(lambda: connection.feed.read() == "ready")  # no body until 100
     big = PREREAD_BODY + 10
     (tmp_path / "big").mkdir()
     with engine_pair(tmp_path / "big") as (connection, client):
         client.sendall(POST_HEAD % big + b"\r\n" + b"x" * PREREAD_BODY)
-        assert wait_until(lambda: connection.feed_nonblocking() == "ready")  # a worker reads on
+        assert wait_until(lambda: connection.feed.read() == "ready")  # a worker reads on
 
 
 def test_expire_head_answers_408_for_a_body_that_stalls(tmp_path: Path) -> None:
@@ -541,7 +542,7 @@ def test_expire_head_answers_408_for_a_body_that_stalls(tmp_path: Path) -> None:
     with engine_pair(tmp_path, reqtimeout) as (connection, client):
         client.sendall(POST_HEAD % 10 + b"\r\n0123")
         assert wait_until(
-            lambda: connection.feed_nonblocking() == "waiting" and b"0123" in connection.buffer
+            lambda: connection.feed.read() == "waiting" and b"0123" in connection.buffer
         )
         assert connection.expire_head() is Outcome.CLOSE
         assert read_response(client)[0] == 408

@@ -1,0 +1,108 @@
+"""Sender: writes one connection's responses to its socket — bytes, files, streamed bodies.
+
+The connection engine decides what to send (status, headers, keep-alive); this file owns how the
+bytes reach the socket: the head and a small body in one send, files by read-and-write or by
+sendfile under EnableSendfile, a StreamBody chunk by chunk (exactly Content-Length bytes, or
+chunked, or close-delimited). Each write waits at most Timeout for progress, as Apache's do.
+Runs in the thread serving the connection.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable
+
+from pyhttpd.http.messages import Headers
+from pyhttpd.http.request import Body, FileBody, Request, StreamBody
+
+SMALL_BODY = 64 * 1024  # a file this small goes out in the head's send
+FILE_CHUNK = 256 * 1024  # read-and-write step when EnableSendfile is Off
+
+
+class Sender:
+    """The writing side of one connection."""
+
+    def __init__(
+        self,
+        sock: socket.socket,
+        timeout: float,
+        log_exception: Callable[[str, BaseException], None],
+    ) -> None:
+        self.sock = sock
+        self.timeout = timeout
+        self.log_exception = log_exception
+
+    def write_body(
+        self, wire: bytes, body: Body, headers: Headers, request: Request
+    ) -> tuple[int, bool]:
+        """Write the head and body; return the body bytes sent and whether the body was whole."""
+        if isinstance(body, bytes):
+            self.send_bytes(wire + body)
+            return len(body), True
+        if isinstance(body, StreamBody):
+            return self._write_stream(wire, body, headers, request)
+        self._write_file(wire, body)
+        return body.length, True
+
+    def _write_stream(
+        self, wire: bytes, body: StreamBody, headers: Headers, request: Request
+    ) -> tuple[int, bool]:
+        """Each chunk as it comes: Content-Length bytes exactly, else chunked or close-delimited."""
+        declared = headers.get("Content-Length")
+        length = int(declared) if declared and declared.isdigit() else None
+        chunked = (headers.get("Transfer-Encoding") or "").lower() == "chunked"
+        sent = 0
+        try:
+            for chunk in body.chunks:
+                if length is not None:
+                    chunk = chunk[: length - sent]
+                if not chunk:
+                    continue
+                framed = b"%x\r\n%b\r\n" % (len(chunk), chunk) if chunked else chunk
+                self.send_bytes(wire + framed)
+                wire = b""
+                sent += len(chunk)
+                if length is not None and sent >= length:
+                    break
+        except OSError:
+            raise
+        except Exception as error:  # noqa: BLE001 - the head is out: all we can do is close
+            self.log_exception(f"the response body of {request.head.request_line!r}", error)
+            return sent, False
+        finally:
+            body.finish()
+        self.send_bytes(wire + (b"0\r\n\r\n" if chunked else b""))
+        return sent, length is None or sent == length
+
+    def _write_file(self, wire: bytes, body: FileBody) -> None:
+        with open(body.path, "rb") as handle:
+            if body.length <= SMALL_BODY:
+                handle.seek(body.offset)
+                self.send_bytes(wire + handle.read(body.length))
+                return
+            self.send_bytes(wire)
+            if not body.sendfile:  # EnableSendfile Off (Apache's default): read and write
+                handle.seek(body.offset)
+                remaining = body.length
+                while remaining > 0:
+                    chunk = handle.read(min(remaining, FILE_CHUNK))
+                    if not chunk:
+                        raise ConnectionError("the file shrank while it was being sent")
+                    self.send_bytes(chunk)
+                    remaining -= len(chunk)
+                return
+            self.sock.settimeout(self.timeout)
+            # socket.sendfile waits at most Timeout for each step of progress, as Apache does.
+            sent = self.sock.sendfile(handle, body.offset, body.length)
+            if sent < body.length:
+                raise ConnectionError("the file shrank while it was being sent")
+
+    def send_bytes(self, data: bytes) -> None:
+        """Write everything, dropping the client when one write makes no progress for Timeout.
+
+        (sendall's timeout would bound the whole transfer; Apache's Timeout bounds each wait.)
+        """
+        self.sock.settimeout(self.timeout)
+        view = memoryview(data)
+        while view:
+            view = view[self.sock.send(view) :]
