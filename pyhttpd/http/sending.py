@@ -9,6 +9,7 @@ Runs in the thread serving the connection.
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Callable
 
@@ -75,11 +76,15 @@ class Sender:
         return sent, length is None or sent == length
 
     def _write_file(self, wire: bytes, body: FileBody) -> None:
+        if body.length <= SMALL_BODY:  # one pread, no buffered file object
+            fd = os.open(body.path, os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                data = os.pread(fd, body.length, body.offset)
+            finally:
+                os.close(fd)
+            self.send_bytes(wire + data)
+            return
         with open(body.path, "rb") as handle:
-            if body.length <= SMALL_BODY:
-                handle.seek(body.offset)
-                self.send_bytes(wire + handle.read(body.length))
-                return
             self.send_bytes(wire)
             if not body.sendfile:  # EnableSendfile Off (Apache's default): read and write
                 handle.seek(body.offset)
@@ -102,7 +107,8 @@ class Sender:
 
         (sendall's timeout would bound the whole transfer; Apache's Timeout bounds each wait.)
         """
-        self.sock.settimeout(self.timeout)
+        if self.sock.gettimeout() != self.timeout:  # settimeout costs two fcntl calls
+            self.sock.settimeout(self.timeout)
         view = memoryview(data)
         while view:
             view = view[self.sock.send(view) :]
