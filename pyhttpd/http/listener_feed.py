@@ -58,7 +58,8 @@ class ListenerFeed:
                 self.stage = start(self.read_timeouts.header, now)
         ended = False  # the client half-closed: what it sent is all there will be
         try:
-            self.sock.setblocking(False)
+            if self.sock.gettimeout() != 0.0:  # an ioctl; the engine leaves it non-blocking
+                self.sock.setblocking(False)
             while True:
                 try:
                     data = self.sock.recv(RECV_SIZE)

@@ -10,7 +10,9 @@ Runs in the thread serving the connection.
 from __future__ import annotations
 
 import os
+import select
 import socket
+import ssl
 from collections.abc import Callable
 
 from pyhttpd.http.messages import Headers
@@ -106,9 +108,26 @@ class Sender:
         """Write everything, dropping the client when one write makes no progress for Timeout.
 
         (sendall's timeout would bound the whole transfer; Apache's Timeout bounds each wait.)
+        The socket is left non-blocking (as event's listener leaves it) and a send that would
+        block waits in poll: a socket with a timeout polls before every send, and switching
+        modes is an ioctl — three syscalls a response, each a GIL hand-off in a busy child.
         """
-        if self.sock.gettimeout() != self.timeout:  # settimeout costs two fcntl calls
-            self.sock.settimeout(self.timeout)
+        sock = self.sock
+        if sock.gettimeout() != 0.0:
+            sock.setblocking(False)
         view = memoryview(data)
         while view:
-            view = view[self.sock.send(view) :]
+            try:
+                view = view[sock.send(view) :]
+            except (BlockingIOError, ssl.SSLWantWriteError):
+                _wait(sock, select.POLLOUT, self.timeout)
+            except ssl.SSLWantReadError:  # TLS: the peer's records must be read first
+                _wait(sock, select.POLLIN, self.timeout)
+
+
+def _wait(sock: socket.socket, events: int, timeout: float) -> None:
+    """Wait until the socket is ready for `events`; TimeoutError after `timeout` seconds."""
+    poller = select.poll()
+    poller.register(sock, events)
+    if not poller.poll(timeout * 1000):
+        raise TimeoutError("timed out")
