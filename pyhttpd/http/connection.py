@@ -184,8 +184,9 @@ class Connection:
         """The next request head; None when the client left or idled out (close silently)."""
         keep_alive_wait = self.served > 0 and _blank(self.buffer)
         deadline: Deadline | None = None
+        parsed = self.feed.take_parsed()  # what event's listener already parsed
         while True:
-            parsed = parse_head(self.buffer, self.limits)
+            parsed = parsed or parse_head(self.buffer, self.limits)
             if parsed is not None:
                 head, consumed = parsed
                 del self.buffer[:consumed]
