@@ -1,6 +1,8 @@
 # pyhttpd developer targets. `make run` and `make test` each install what they need on a fresh
 # Debian machine: a virtual environment in .venv (also `make venv`) and the system tools the tests
 # drive (curl, ab, and apache2 for the differential test). apt-get runs only for a missing tool.
+# `make bench` (QUICK=1 for a run under two minutes) adds wrk, nginx, Apache's mod_wsgi and the
+# `bench` extras (gunicorn, matplotlib).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -15,9 +17,13 @@ APT_PYTHON := pyparsing:python3-pyparsing click:python3-click psutil:python3-psu
 # make install: an FHS tree (see packaging/install.sh); DESTDIR stages it elsewhere
 PREFIX     ?= /usr/local
 DESTDIR    ?=
+BENCH_APT_TOOLS := wrk:wrk ab:apache2-utils apache2:apache2 nginx:nginx
+BENCH_STAMP := $(VENV)/.bench-stamp
 PYTEST_ARGS ?=
+QUICK ?=
+BENCH_ARGS ?=
 
-.PHONY: venv system-deps run test lint fmt clean install deb lint-deb
+.PHONY: venv system-deps bench-deps run test bench lint fmt clean install deb lint-deb
 
 venv: $(STAMP)
 
@@ -42,6 +48,15 @@ system-deps:
 	    $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q $$missing; \
 	fi
 
+bench-deps: venv $(BENCH_STAMP)
+	@$(MAKE) --no-print-directory system-deps APT_TOOLS="$(BENCH_APT_TOOLS)"
+	@test -e /usr/lib/apache2/modules/mod_wsgi.so || { $(SUDO) apt-get update -q && \
+	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q libapache2-mod-wsgi-py3; }
+
+$(BENCH_STAMP): pyproject.toml $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[test,bench]'
+	@touch $(BENCH_STAMP)
+
 # The default site on 127.0.0.1: PORT=9000 make run, else 8080 when free, else any free port.
 run: venv
 	@port="$(PORT)"; [ -n "$$port" ] || port=$$($(BIN)/python scripts/free_port.py 8080); \
@@ -61,6 +76,11 @@ deb:
 
 lint-deb: deb
 	lintian --fail-on warning build/pyhttpd_*_all.deb
+
+# pyhttpd beside Apache, nginx, gunicorn and a bare Python responder: a table on the terminal,
+# build/bench/latest.json and latest.png. Not part of `make test`. QUICK=1: under two minutes.
+bench: bench-deps
+	$(BIN)/python -m scripts.bench $(if $(filter-out 0,$(QUICK)),--quick) $(BENCH_ARGS)
 
 lint: venv
 	$(BIN)/ruff check pyhttpd tests scripts

@@ -12,6 +12,7 @@ Runs in the event child's listener thread; knows nothing of the MPM.
 from __future__ import annotations
 
 import socket
+import ssl
 import time
 
 from pyhttpd.errors import HttpError
@@ -66,8 +67,8 @@ class ListenerFeed:
             while True:
                 try:
                     data = self.sock.recv(RECV_SIZE)
-                except (BlockingIOError, InterruptedError):
-                    break
+                except (BlockingIOError, InterruptedError, ssl.SSLWantReadError):
+                    break  # all there is for now (a TLS record may still be incomplete)
                 if not data:
                     ended = True
                     break

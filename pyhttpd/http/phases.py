@@ -105,6 +105,9 @@ class Hooks:
 
     table: dict[Phase, list[tuple[Order, int, Hook]]] = field(default_factory=dict)
     pre_connection: list[ConnectionHook] = field(default_factory=list)
+    # per pre_connection hook: whether it has work on a socket (event's listener asks, so that
+    # only connections with a handshake to do go to a worker before their first request)
+    pre_connection_applies: list[Callable[[socket.socket], bool]] = field(default_factory=list)
     frozen: bool = False
     _plan: dict[Phase, tuple[tuple[Hook, ...], bool]] = field(default_factory=dict, repr=False)
 
@@ -114,9 +117,16 @@ class Hooks:
         entries.append((order, len(entries), hook))
         entries.sort(key=lambda entry: (entry[0].value, entry[1]))
 
-    def add_pre_connection(self, hook: ConnectionHook) -> None:
+    def add_pre_connection(
+        self, hook: ConnectionHook, applies: Callable[[socket.socket], bool] | None = None
+    ) -> None:
         assert not self.frozen, "hooks are registered once, when a generation is built"
         self.pre_connection.append(hook)
+        self.pre_connection_applies.append(applies or (lambda sock: True))
+
+    def pre_connection_wanted(self, sock: socket.socket) -> bool:
+        """Whether a pre_connection hook has work on this accepted socket (a TLS handshake)."""
+        return any(applies(sock) for applies in self.pre_connection_applies)
 
     def freeze(self) -> Hooks:
         self.frozen = True

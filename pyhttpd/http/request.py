@@ -54,6 +54,12 @@ class StreamBody:
 Body = bytes | FileBody | StreamBody
 
 
+class StreamAborted(Exception):
+    """Raised by a StreamBody's iterator to end a response that has already begun: the engine
+    closes the connection (the client sees a short body) and logs nothing more, so the raiser
+    logs the reason first in its module's words (mod_wsgi's report, mod_cgi's AH01220)."""
+
+
 @dataclass
 class Request:
     head: RequestHead

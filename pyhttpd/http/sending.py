@@ -16,7 +16,7 @@ import ssl
 from collections.abc import Callable
 
 from pyhttpd.http.messages import Headers
-from pyhttpd.http.request import Body, FileBody, Request, StreamBody
+from pyhttpd.http.request import Body, FileBody, Request, StreamAborted, StreamBody
 
 SMALL_BODY = 64 * 1024  # a file this small goes out in the head's send
 FILE_CHUNK = 256 * 1024  # read-and-write step when EnableSendfile is Off
@@ -69,6 +69,8 @@ class Sender:
                     break
         except OSError:
             raise
+        except StreamAborted:
+            return sent, False
         except Exception as error:  # noqa: BLE001 - the head is out: all we can do is close
             self.log_exception(f"the response body of {request.head.request_line!r}", error)
             return sent, False

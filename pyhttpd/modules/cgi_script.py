@@ -21,15 +21,11 @@ import threading
 from collections.abc import Iterator
 
 from pyhttpd.errors import HttpError
-from pyhttpd.http.request import Request
+from pyhttpd.http.request import Request, StreamAborted
 from pyhttpd.http.script_headers import MAX_LINE, ScriptTimeout
 
 STEP = 65536
 KILL_GRACE = 3.0  # APR_KILL_AFTER_TIMEOUT: SIGTERM, then this long, then SIGKILL
-
-
-class ScriptBroken(Exception):
-    """The script's output stopped early (a timeout after the head was sent)."""
 
 
 class Script:
@@ -169,8 +165,8 @@ class Script:
         while True:
             try:
                 data = self._read()
-            except ScriptTimeout:
-                raise ScriptBroken(f"CGI script {self.filename} timed out") from None
+            except ScriptTimeout:  # AH01220 is logged: the client gets a short body
+                raise StreamAborted(f"CGI script {self.filename} timed out") from None
             if not data:
                 return
             yield data

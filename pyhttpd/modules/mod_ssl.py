@@ -10,9 +10,10 @@ among those on the address. Requests on a TLS connection carry HTTPS=on, and URL
 builds (redirects) use https. SSLProtocol maps to a minimum and maximum TLS version,
 SSLCipherSuite to OpenSSL's cipher list for TLS 1.2 and below (Python cannot set TLS 1.3 suites:
 those lines are accepted and ignored), SSLHonorCipherOrder to the server's preference.
-The event MPM reads request heads in its listener without blocking, which TLS does not allow yet:
-a configuration with TLS under event is refused at start-up. Contexts are built once per
-generation; directive handlers run while a configuration is processed.
+Under event, a TLS connection's handshake and first request are served by a worker thread (as
+in Apache's event MPM); between requests it is parked in the listener like any other, and read
+there without blocking. Contexts are built once per generation; directive handlers run while a
+configuration is processed.
 """
 
 from __future__ import annotations
@@ -230,6 +231,14 @@ class TlsServers:
         if chosen is not None:
             sock.context = chosen
 
+    def is_tls(self, sock: socket.socket) -> bool:
+        """Whether an accepted socket is on an SSLEngine-on address (a handshake to do)."""
+        try:
+            address, port = sock.getsockname()[:2]
+        except OSError:
+            return True  # gone already: let `start` find out
+        return self.default_context(address, port) is not None
+
     def start(self, sock: socket.socket) -> socket.socket:
         """pre_connection: the TLS handshake for connections to an SSLEngine-on address."""
         address, port = sock.getsockname()[:2]
@@ -271,9 +280,7 @@ def register(hooks: Hooks, context: HookContext) -> None:
     tls = _servers(context.config, context.error_log)
     if not tls.contexts:
         return
-    if context.config.module_loaded("mpm_event_module"):
-        raise StartupError("mod_ssl: TLS is not supported by the event MPM yet (use worker)")
-    hooks.add_pre_connection(tls.start)
+    hooks.add_pre_connection(tls.start, tls.is_tls)
 
     def note_https(request: Request) -> int:
         if tls.default_context(*request.local) is not None:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from wsgiref.util import is_hop_by_hop
 
-from pyhttpd.http.request import FileBody, Request, StreamBody
+from pyhttpd.http.request import FileBody, Request, StreamAborted, StreamBody
 
 _FORBIDDEN_CHARACTERS = ("\r", "\n", "\0")
 ErrorReport = Callable[[BaseException], None]
@@ -139,10 +139,6 @@ def _first_chunk(response: Response, iterator: Iterator[Any]) -> bytes | None:
     return b"".join(response.take_pending())
 
 
-class ResponseAbandoned(Exception):
-    """The application failed after its response began: the engine can only close."""
-
-
 def _rest(
     response: Response, first: bytes, iterator: Iterator[Any], on_error: ErrorReport
 ) -> Iterator[bytes]:
@@ -155,7 +151,7 @@ def _rest(
         yield from response.take_pending()
     except (Exception, SystemExit) as error:  # the application's: reported as mod_wsgi does
         on_error(error)
-        raise ResponseAbandoned("the WSGI application failed in mid-response") from None
+        raise StreamAborted("the WSGI application failed in mid-response") from None
 
 
 def _real_file(wrapper: FileWrapper) -> tuple[str, int, int] | None:

@@ -12,6 +12,7 @@ import time
 
 from pyhttpd.config.module import Module
 from pyhttpd.http.connection import Connection, Outcome
+from pyhttpd.http.pre_connection import run_pre_connection
 from pyhttpd.mpm.contract import ChildContext
 from pyhttpd.mpm.directives import ASYNC_REQUEST_WORKER_FACTOR, process_rows, thread_rows
 from pyhttpd.mpm.limits import EVENT_TAGS, check_threaded
@@ -72,6 +73,7 @@ class EventListener(Listener):
         self.open = 0  # accepted and not yet closed, parked ones included
         self.parked: dict[Connection, float] = {}  # -> deadline, oldest first
         self.reading: dict[Connection, float] = {}  # head being read -> its deadline
+        self.next_head_deadline = float("inf")  # at most the earliest of `reading`
         self.returns: queue.SimpleQueue[tuple[socket.socket, Connection | None, Outcome]] = (
             queue.SimpleQueue()
         )
@@ -81,25 +83,29 @@ class EventListener(Listener):
     # --- listener thread -------------------------------------------------------------------------
 
     def should_accept(self) -> bool:
-        """Apache's connections_above_limit: below ThreadsPerChild + factor x idle workers (once
-        limited, one idle worker's worth lower to resume, against flip-flopping). When limited,
-        the parked keep-alive connections are closed at once (their clients reconnect to another
-        child), which also lets this child accept again. With no idle worker at all, new
-        connections wait in the backlog; the parked ones stay."""
+        """Apache's connections_above_limit: accept while below ThreadsPerChild + factor x idle
+        workers (once limited, one idle worker's worth lower to resume, against flip-flopping);
+        above it new connections wait in the backlog (another child takes them) and the parked
+        ones are kept. With no idle worker at all, the parked keep-alive connections are closed,
+        as Apache kills them "so that they may connect to another process"."""
         idle = self.pool.available
         if idle <= 0:
+            self.close_parked()
             return False
         counted = idle - 1 if self.limited else idle
         # A connection still sending its head holds no worker: it does not count here (else a
         # slowloris fills the limit and fresh clients wait in the backlog).
         active = self.open - len(self.reading)
         self.limited = active >= self.pool.size + self.factor * counted
-        if self.limited:
-            self.close_parked()
         return not self.limited
 
     def connection_accepted(self, sock: socket.socket) -> None:
         self.open += 1
+        if self.context.generation.hooks.pre_connection_wanted(sock):
+            # A TLS handshake to do: a worker does it (bounded by Timeout) and serves the first
+            # request, as Apache's event does; the connection is parked here between requests.
+            self.pool.submit(sock)
+            return
         connection = open_connection(sock, self)
         if connection is None:  # the client already left; the socket is closed
             self.open -= 1
@@ -117,7 +123,7 @@ class EventListener(Listener):
         if self.parked:
             deadlines.append(next(iter(self.parked.values())))
         if self.reading:
-            deadlines.append(min(self.reading.values()))
+            deadlines.append(self.next_head_deadline)
         if not deadlines:
             return TICK
         return min(max(min(deadlines) - time.monotonic(), 0.0), TICK)
@@ -133,15 +139,20 @@ class EventListener(Listener):
             else:
                 self.open -= 1  # the worker closed it
         now = time.monotonic()
-        for connection, deadline in list(self.parked.items()):
+        # Only the expired are visited: parked connections are in deadline order, and copying
+        # ten thousand of them on every wake-up was what made fresh requests wait (bench test 7).
+        while self.parked:
+            connection, deadline = next(iter(self.parked.items()))
             if deadline > now:
                 break
             self.unpark(connection)
             self.close(connection.sock)
-        for connection, deadline in list(self.reading.items()):
-            if deadline <= now:
-                self.stop_reading(connection)
-                self.pool.submit(ExpiredHead(connection))  # the engine answers, then closes
+        if self.reading and self.next_head_deadline <= now:
+            for connection, deadline in list(self.reading.items()):
+                if deadline <= now:
+                    self.stop_reading(connection)
+                    self.pool.submit(ExpiredHead(connection))  # the engine answers, then closes
+            self.next_head_deadline = min(self.reading.values(), default=float("inf"))
         counters = (self.open, len(self.parked))
         if counters != self._counters:
             self._counters = counters
@@ -150,6 +161,10 @@ class EventListener(Listener):
     def park(self, connection: Connection) -> None:
         if self.stop is not Stop.NONE:
             self.close(connection.sock)
+            return
+        pending = getattr(connection.sock, "pending", None)
+        if pending is not None and pending():  # TLS bytes already decrypted: no readable event
+            self.read_head(connection)
             return
         self.parked[connection] = time.monotonic() + self.keep_alive
         self.selector.register(
@@ -175,7 +190,7 @@ class EventListener(Listener):
         elif state == "closed":
             self.close(connection.sock)
         else:
-            self.reading[connection] = connection.feed.deadline()
+            self.watch_head(connection)
             self.selector.register(
                 connection.sock, selectors.EVENT_READ, lambda: self.head_readable(connection)
             )
@@ -185,7 +200,7 @@ class EventListener(Listener):
             return
         state = connection.feed.read()
         if state == "waiting":
-            self.reading[connection] = connection.feed.deadline()
+            self.watch_head(connection)
             return
         self.stop_reading(connection)
         if state == "ready":
@@ -193,6 +208,13 @@ class EventListener(Listener):
             self.pool.submit(connection)
         else:
             self.close(connection.sock)
+
+    def watch_head(self, connection: Connection) -> None:
+        """(Re)set the deadline of a request being read; `next_head_deadline` never later than
+        the earliest (a deadline only moves later, so a stale minimum just scans early)."""
+        deadline = connection.feed.deadline()
+        self.reading[connection] = deadline
+        self.next_head_deadline = min(self.next_head_deadline, deadline)
 
     def stop_reading(self, connection: Connection) -> None:
         del self.reading[connection]
@@ -231,7 +253,12 @@ def serve_until_idle(job: object, slot: WorkerSlot, listener: EventListener) -> 
         sock = job.sock
     else:
         assert isinstance(job, socket.socket)
-        sock = job
+        served = run_pre_connection(job, listener.context.generation.hooks)  # mod_ssl's handshake
+        if served is None:  # closed by the failed hook
+            listener.returns.put((job, None, Outcome.CLOSE))
+            listener.wake.wake()
+            return None
+        sock = served
         connection = open_connection(sock, listener)
     outcome = Outcome.CLOSE
     try:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+MIME_TYPES = REPO / "conf" / "mime.types"  # TypesConfig for tests that load mod_mime
 MPM_MODULES = {
     "prefork": "LoadModule mpm_prefork_module modules/mod_mpm_prefork.so",
     "worker": "LoadModule mpm_worker_module modules/mod_mpm_worker.so",

@@ -333,6 +333,9 @@ def test_script_stalling_after_its_head_closes_the_connection(root: ServerRoot) 
     assert status_of(response) == 200
     assert response.endswith(b"6\r\nstart\n\r\n")  # no last chunk: the client sees it cut
     assert _killed(root, "late")
+    text = (root.path / "logs" / "error_log").read_text()
+    assert "AH01220: Timeout waiting for output from CGI script" in text
+    assert "Traceback" not in text  # Apache's words only, no engine traceback
 
 
 # --- every MPM with the real master ----------------------------------------------------------

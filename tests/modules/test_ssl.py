@@ -1,5 +1,5 @@
 """mod_ssl: HTTPS beside plain HTTP, SNI name-based vhosts, SSLProtocol, under `pyhttpd -X` and
-the real master with the worker and prefork MPMs. Certificates are made by `openssl req` for
+the real master with every MPM. Certificates are made by `openssl req` for
 each run; clients are Python's ssl module, http.client and curl.
 """
 
@@ -9,7 +9,6 @@ import http.client
 import socket
 import ssl
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +16,7 @@ import pytest
 
 from pyhttpd.errors import ConfigError
 from pyhttpd.modules.mod_ssl import enabled_versions
-from tests.harness.master import master
+from tests.harness.master import get, master
 from tests.harness.server import ServerRoot, free_port, raw_exchange, running_server, wait_until
 
 NAMES = ("a.test", "b.test", "old.test")
@@ -197,26 +196,30 @@ def test_plain_http_to_the_https_port_gets_apache_400_page(
     )
 
 
-@pytest.mark.parametrize("mpm", ["worker", "prefork"])
-def test_the_master_serves_https_under_threaded_and_prefork_mpms(
-    tmp_path: Path, certs: Path, mpm: str
-) -> None:
+@pytest.mark.parametrize("mpm", ["worker", "prefork", "event"])
+def test_the_master_serves_https_under_every_mpm(tmp_path: Path, certs: Path, mpm: str) -> None:
+    """Under event the handshake and first request run in a worker; between requests the TLS
+    connection is parked in the listener and its next request read there without blocking."""
     root = ServerRoot(tmp_path, mpm=mpm)
     tls, _ = prepare(root, certs)
     with master(root):
         assert https_get(tls, "a.test", certs).status == 200
         assert https_get(tls, "b.test", certs).status == 200
-
-
-def test_the_event_mpm_is_refused_with_tls(tmp_path: Path, certs: Path) -> None:
-    root = ServerRoot(tmp_path, mpm="event")
-    prepare(root, certs)
-    result = subprocess.run(
-        [sys.executable, "-m", "pyhttpd", "-d", str(root.path), "-f", "httpd.conf", "-X"],
-        capture_output=True, text=True, timeout=30, cwd=root.path,
-    )  # fmt: skip
-    assert result.returncode != 0
-    assert "not supported by the event MPM" in result.stderr + result.stdout
+        connection = http.client.HTTPSConnection(
+            "a.test", tls, context=client_context(certs, "a.test"), timeout=10
+        )
+        connection._create_connection = (  # type: ignore[attr-defined]
+            lambda address, *args, **kw: socket.create_connection(("127.0.0.1", tls), *args, **kw)
+        )
+        bodies = []
+        for _ in range(3):  # one TLS connection, kept alive across requests
+            connection.request("GET", "/")
+            response = connection.getresponse()
+            bodies.append(response.read())
+            assert response.getheader("Connection") == "Keep-Alive"
+        connection.close()
+        assert bodies == [b"a.test\n"] * 3
+        assert get(root.port, "/index.html") == 200  # the plain listener beside it
 
 
 def test_protocol_words() -> None:

@@ -319,18 +319,23 @@ def test_stop_now_exits_at_once_despite_open_connections(
 # --- event: AsyncRequestWorkerFactor ----------------------------------------------------------
 
 
-def test_event_over_its_connection_limit_closes_keep_alive_connections(tmp_path: Path) -> None:
-    """ThreadsPerChild 2, factor 1: at most 2 + 1 x idle workers connections; above it the
-    child stops accepting and closes its parked keep-alive connections, then accepts again."""
+def test_event_over_its_connection_limit_stops_accepting_and_keeps_its_connections(
+    tmp_path: Path,
+) -> None:
+    """ThreadsPerChild 2, factor 1: at most 2 + 1 x idle workers connections. Above it the child
+    stops accepting (another child would take new clients) and keeps its parked keep-alive
+    connections, as Apache's event does; once one leaves, it accepts again."""
     directives = "ThreadsPerChild 2\nKeepAliveTimeout 30\nAsyncRequestWorkerFactor 1"
     with forked_child(tmp_path, "event", directives) as child:
         child.wait_states(lambda s: s == "__")
-        held = [kept_alive(child) for _ in range(4)]
-        assert wait_until(lambda: any(at_eof(sock) for sock in held[:3]), 5)
-        with child.connect() as fresh:
+        held = [kept_alive(child) for _ in range(3)]  # 3 >= 2 + 1 x (2 idle - 1): limited
+        assert wait_until(lambda: child.snapshot().processes[0].not_accepting, 5)
+        with child.connect() as fresh:  # waits in the listen backlog
             fresh.sendall(REQUEST)
+            assert not any(at_eof(sock) for sock in held)
+            held.pop().close()  # one leaves: the child accepts again
             assert read_response(fresh)[0] == 200
-        assert wait_until(lambda: not child.snapshot().processes[0].not_accepting, 5)
+        assert not any(at_eof(sock) for sock in held)
         for sock in held:
             sock.close()
 

@@ -23,7 +23,15 @@ from pathlib import Path
 import pytest
 
 from tests.harness.master import PREFORK, get, make_root, master, snapshot
-from tests.harness.server import REPO, ServerRoot, free_port, port_open, stop_process, wait_until
+from tests.harness.server import (
+    MIME_TYPES,
+    REPO,
+    ServerRoot,
+    free_port,
+    port_open,
+    stop_process,
+    wait_until,
+)
 from tests.packaging.installed import load_running
 
 pytestmark = pytest.mark.skipif(shutil.which("haproxy") is None, reason="haproxy missing")
@@ -93,9 +101,16 @@ def rolling_graceful(sock_path: Path, name: str, root: ServerRoot, pid: int) -> 
     assert wait_until(lambda: state(sock_path, name) == "UP", timeout=10)
 
 
+STATUS = f"TypesConfig {MIME_TYPES}\n<Location /server-status>\nSetHandler server-status\nRequire local\n</Location>\n"
+
+
 def test_two_instances_behind_haproxy_survive_a_rolling_graceful_restart(tmp_path: Path) -> None:
-    config = PREFORK.format(start=2, low=1, high=4)
+    config = PREFORK.format(start=2, low=1, high=4) + STATUS
     roots = [make_root(tmp_path / name, config) for name in ("web1", "web2")]
+    for root in roots:  # the recipe's health check reads mod_status's ?auto page
+        root.write_config(
+            config + "LogLevel info\n", modules=("mime", "status", "authz_core", "authz_host")
+        )
     front = free_port()
     with (
         master(roots[0]) as web1,
@@ -105,6 +120,7 @@ def test_two_instances_behind_haproxy_survive_a_rolling_graceful_restart(tmp_pat
         assert wait_until(
             lambda: {row["status"] for row in servers(sock_path).values()} == {"UP"}, timeout=10
         )
+        assert get(roots[0].port, "/server-status?auto") == 200
         with load_running(front) as results:
             rolling_graceful(sock_path, "web1", roots[0], web1.pid)
             rolling_graceful(sock_path, "web2", roots[1], web2.pid)

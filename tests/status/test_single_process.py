@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.harness.server import running_server
+from tests.harness.server import MIME_TYPES, running_server
 from tests.status.test_status_page import auto_values, fetch, status_root
 
-LOCATION = "TypesConfig /etc/mime.types\n<Location /server-status>\nSetHandler server-status\n</Location>\n"
+LOCATION = (
+    f"TypesConfig {MIME_TYPES}\n<Location /server-status>\nSetHandler server-status\n</Location>\n"
+)
 
 
 def test_single_process_status(tmp_path: Path) -> None:

@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 
 from tests.harness.master import Running, master, pyhttpd, snapshot
-from tests.harness.server import ServerRoot, wait_until
+from tests.harness.server import MIME_TYPES, ServerRoot, wait_until
 from tests.status.page import StatusPage
 from tests.status.test_views import APACHE_EVENT_KEYS, INTEGER_KEYS
 
-STATUS_CONFIG = """TypesConfig /etc/mime.types
+STATUS_CONFIG = f"""TypesConfig {MIME_TYPES}
 ServerLimit 4
 StartServers 2
 ThreadsPerChild 5

@@ -11,6 +11,7 @@ import pytest
 from pyhttpd.cli.httpd import load_from_args
 from pyhttpd.cli.tune import tune_lines
 from tests.harness.master import Running, master
+from tests.harness.server import MIME_TYPES
 from tests.status.test_status_page import auto_values, fetch, status_root
 
 CONFIGS = {
@@ -21,7 +22,9 @@ CONFIGS = {
     "event": "StartServers 2\nThreadsPerChild 4\nServerLimit 3\nMaxRequestWorkers 12\n"
     "MinSpareThreads 4\nMaxSpareThreads 12\n",
 }
-LOCATION = "TypesConfig /etc/mime.types\n<Location /server-status>\nSetHandler server-status\n</Location>\n"
+LOCATION = (
+    f"TypesConfig {MIME_TYPES}\n<Location /server-status>\nSetHandler server-status\n</Location>\n"
+)
 
 
 @pytest.fixture(scope="module", params=sorted(CONFIGS))
