@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import weakref
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from pyhttpd.config.directives import DirectiveSpec, Merge
@@ -61,6 +63,60 @@ def server_settings(config: ServerConfig, vhost: VirtualHost | None) -> Settings
     return merge(config.main, [vhost.settings], config.directives)
 
 
+@dataclass(frozen=True)
+class SectionPool:
+    """A server's sections (the main server's, then the vhost's) sorted by kind, in config order.
+
+    Built once per (generation, vhost) by `section_pool`: every request walks these lists, and
+    sorting them by kind each time was a tenth of sections_for's cost.
+    """
+
+    directories: tuple[Section, ...]  # <Directory>, plain and regex (~)
+    directory_matches: tuple[Section, ...]
+    files: tuple[Section, ...]
+    locations: tuple[Section, ...]
+    conditions: tuple[Section, ...]  # <If>, <ElseIf>, <Else>
+    # plain (non-regex) <Directory> sections by the number of "/" in their path
+    plain_by_depth: Mapping[int, tuple[Section, ...]]
+
+
+def section_pool(config: ServerConfig, vhost: VirtualHost | None) -> SectionPool:
+    """The SectionPool of a server, kept for as long as its generation's config lives."""
+    pools = _POOLS.get(id(config))
+    if pools is None or pools[0]() is not config:
+        key = id(config)
+        pools = _POOLS[key] = (weakref.ref(config, lambda _: _POOLS.pop(key, None)), {})
+    found = pools[1].get(id(vhost))
+    if found is not None:
+        return found[0]
+    pool = list(config.sections) + (list(vhost.sections) if vhost else [])
+
+    def kind(names: tuple[str, ...]) -> tuple[Section, ...]:
+        return tuple(s for s in pool if s.kind.lower() in names)
+
+    by_depth: dict[int, list[Section]] = {}
+    for section in kind(_DIRECTORY):
+        if section.value.regex is None:
+            by_depth.setdefault(section.value.pattern.count("/"), []).append(section)
+    made = SectionPool(
+        kind(_DIRECTORY),
+        kind(_DIRECTORY_MATCH),
+        kind(_FILES),
+        kind(_LOCATION),
+        kind(_IF),
+        {depth: tuple(sections) for depth, sections in by_depth.items()},
+    )
+    pools[1][id(vhost)] = (made, vhost)  # the entry keeps its vhost (so its id) alive
+    return made
+
+
+# id(config) -> (weak reference to it, {id(vhost): (pool, vhost)})
+_POOLS: dict[
+    int,
+    tuple[weakref.ref[ServerConfig], dict[int, tuple[SectionPool, VirtualHost | None]]],
+] = {}
+
+
 def sections_for(
     config: ServerConfig,
     vhost: VirtualHost | None,
@@ -73,23 +129,24 @@ def sections_for(
     `evaluate(expression_text) -> bool` decides <If> / <ElseIf> conditions for this request;
     without it, <If>, <ElseIf> and <Else> sections are left out.
     """
-    pool = list(config.sections) + (list(vhost.sections) if vhost else [])
+    pool = section_pool(config, vhost)
     found: list[Section] = []
     if filename is not None:
-        directories = [
-            s for s in pool if s.kind.lower() in _DIRECTORY and _dir_matches(s, filename)
-        ]
+        directories = [s for s in pool.directories if _dir_matches(s, filename)]
         directories.sort(key=lambda s: s.value.pattern.count("/"))
         found += directories
-        found += [s for s in pool if s.kind.lower() in _DIRECTORY_MATCH and _regex(s, filename)]
+        found += [s for s in pool.directory_matches if _regex(s, filename)]
         basename = os.path.basename(filename)
-        files = pool + [child for section in found for child in section.sections]
-        found += [s for s in files if s.kind.lower() in _FILES and _name_matches(s, basename)]
-    found += [s for s in pool if s.kind.lower() in _LOCATION and _location_matches(s, uri)]
+        files = [*pool.files, *_children(found, _FILES)]
+        found += [s for s in files if _name_matches(s, basename)]
+    found += [s for s in pool.locations if _location_matches(s, uri)]
     if evaluate is not None:
-        conditions = pool + [child for section in found for child in section.sections]
-        found += if_walk([s for s in conditions if s.kind.lower() in _IF], evaluate)
+        found += if_walk([*pool.conditions, *_children(found, _IF)], evaluate)
     return found
+
+
+def _children(sections: list[Section], kinds: tuple[str, ...]) -> list[Section]:
+    return [child for s in sections for child in s.sections if child.kind.lower() in kinds]
 
 
 def if_walk(level: list[Section], evaluate: Callable[[str], bool]) -> list[Section]:

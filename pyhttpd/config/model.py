@@ -6,14 +6,18 @@ running generation's ServerConfig untouched. Knows no sockets, processes or HTTP
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 from pyhttpd.config.directives import DirectiveSpec, ProviderDeclaration
 from pyhttpd.config.nodes import IncludedFile
 from pyhttpd.config.reader import LoadedModule
+
+T = TypeVar("T")
+_MISSING = object()
 
 
 @dataclass(frozen=True)
@@ -22,6 +26,10 @@ class Settings(Mapping[str, Any]):
 
     values: Mapping[str, Any]
     defaults: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    # What `derived` computed from these settings, by the function that computed it.
+    _derived: dict[Callable[[Settings], Any], Any] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def __getitem__(self, key: str) -> Any:
         if key in self.values:
@@ -38,13 +46,24 @@ class Settings(Mapping[str, Any]):
         return key in self.values
 
     def get(self, key: str, default: Any = None) -> Any:
-        if key in self.values:
-            return self.values[key]
-        return self.defaults.get(key, default)
+        value = self.values.get(key, _MISSING)
+        if value is _MISSING:
+            return self.defaults.get(key, default)
+        return value
 
     def is_set(self, key: str) -> bool:
         """True when the directive was written, not just defaulted."""
         return key in self.values
+
+    def derived(self, build: Callable[[Settings], T]) -> T:
+        """`build(self)`, computed once: settings never change, so a table a hook derives from
+        them (mod_mime's extensions, the output filters by type) is built once per merged
+        Settings instead of once per request. Two threads may both build it; either wins."""
+        try:
+            return self._derived[build]  # type: ignore[no-any-return]
+        except KeyError:
+            value = self._derived[build] = build(self)
+            return value
 
 
 @dataclass(frozen=True)
@@ -103,7 +122,12 @@ class ServerConfig:
         return self.main.get(key, default)
 
     def module_loaded(self, name: str) -> bool:
-        return any(module.name == name for module in self.modules)
+        return name in self._module_names
+
+    @cached_property
+    def _module_names(self) -> frozenset[str]:
+        # module_loaded is asked several times a request (filters, authn, access_compat)
+        return frozenset(module.name for module in self.modules)
 
     def provider(self, group: str, name: str) -> Any:
         """A loaded module's declared provider in `group` by name, or None (ap_lookup_provider)."""

@@ -29,6 +29,7 @@ input still coming lingers as Apache's does.
 from __future__ import annotations
 
 import itertools
+import re
 import socket
 import time
 import traceback
@@ -93,6 +94,10 @@ class Connection:
         # `Timeout 0` (or junk, which atoi makes 0) times out at once, as in Apache; a zero
         # would put the socket in non-blocking mode instead.
         self.timeout = max(float(self.config.get("Timeout")), MIN_TIMEOUT)
+        # The main server's keep-alive settings (as Apache's, per connection), read once.
+        self.keep_alive = bool(self.config.get("KeepAlive"))
+        self.keep_alive_timeout = float(self.config.get("KeepAliveTimeout"))
+        self.max_keep_alive_requests = int(self.config.get("MaxKeepAliveRequests"))
         fields = self.limits.fields or UNLIMITED_FIELDS_GUARD
         self.head_guard = self.limits.request_line + fields * (self.limits.field_size + 2) + 64
         self.observer: RequestObserver | None = None
@@ -158,7 +163,7 @@ class Connection:
     def _serve(self, until_idle: bool) -> Outcome:
         resumed = True
         while True:
-            if until_idle and not resumed and not self.buffer.strip(b"\r\n"):
+            if until_idle and not resumed and _blank(self.buffer):
                 return Outcome.IDLE
             resumed = False
             try:
@@ -177,10 +182,11 @@ class Connection:
 
     def _read_head(self) -> RequestHead | None:
         """The next request head; None when the client left or idled out (close silently)."""
-        keep_alive_wait = self.served > 0 and not self.buffer.strip(b"\r\n")
+        keep_alive_wait = self.served > 0 and _blank(self.buffer)
         deadline: Deadline | None = None
+        parsed = self.feed.take_parsed()  # what event's listener already parsed
         while True:
-            parsed = parse_head(self.buffer, self.limits)
+            parsed = parsed or parse_head(self.buffer, self.limits)
             if parsed is not None:
                 head, consumed = parsed
                 del self.buffer[:consumed]
@@ -189,7 +195,7 @@ class Connection:
                 raise HttpError(400, "request head exceeds the server's limits", "AH00563")
             now = time.monotonic()
             if keep_alive_wait:
-                wait = max(float(self.config.get("KeepAliveTimeout")), MIN_TIMEOUT)
+                wait = max(self.keep_alive_timeout, MIN_TIMEOUT)
             else:
                 if deadline is None and self.read_timeouts is not None:
                     deadline = start(self.read_timeouts.header, now)
@@ -469,12 +475,11 @@ class Connection:
         request.body = echo + b"\r\n"
 
     def _keep_alive(self, head: RequestHead, headers: Headers, status: int) -> bool:
-        config = self.config
-        if not config.get("KeepAlive") or head.version == (0, 9):
+        if not self.keep_alive or head.version == (0, 9):
             return False
         if self.may_keep_alive is not None and not self.may_keep_alive():
             return False
-        limit = int(config.get("MaxKeepAliveRequests"))
+        limit = self.max_keep_alive_requests
         if limit and self.served + 1 >= limit:
             return False
         tokens = {t.strip().lower() for t in (head.headers.get("Connection") or "").split(",")}
@@ -552,8 +557,8 @@ class Connection:
 
     def _connection_headers(self, headers: Headers, head: RequestHead, keep_alive: bool) -> None:
         if keep_alive:
-            timeout = int(float(self.config.get("KeepAliveTimeout")))
-            limit = int(self.config.get("MaxKeepAliveRequests"))
+            timeout = int(self.keep_alive_timeout)
+            limit = self.max_keep_alive_requests
             left = f", max={limit - self.served - 1}" if limit else ""
             headers.set("Keep-Alive", f"timeout={timeout}{left}")
             headers.set("Connection", "Keep-Alive")
@@ -570,6 +575,14 @@ class Connection:
         """A programming error: its traceback at error level (one line, as the error log writes)."""
         trace = "".join(traceback.format_exception(error)).rstrip()
         self._log("error", "core", f"unexpected error in {where}: {trace}")
+
+
+_NOT_BLANK = re.compile(rb"[^\r\n]")
+
+
+def _blank(buffer: bytearray) -> bool:
+    """Whether the buffer holds nothing but CRs and LFs (no copy of a pipelined buffer)."""
+    return _NOT_BLANK.search(buffer) is None
 
 
 def _address(address: object) -> tuple[str, int]:

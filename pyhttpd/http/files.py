@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import os
 import secrets
-from email.utils import formatdate, parsedate_to_datetime
+from email.utils import parsedate_to_datetime
 
+from pyhttpd.config.model import Settings
 from pyhttpd.errors import HttpError
 from pyhttpd.http.request import FileBody, Request
+from pyhttpd.http.writer import http_date_of
 
 DEFAULT_ETAG = frozenset({"mtime", "size"})  # FileETag's default: MTime Size
 DEFAULT_MAX_RANGES = 200  # MaxRanges' default; 0 ignores Range, -1 is unlimited
@@ -50,12 +52,16 @@ def etag_components(lines: tuple[tuple[str, ...], ...]) -> frozenset[str]:
     return frozenset(current - {"digest"})
 
 
+def _etag_components_of(per_dir: Settings) -> frozenset[str]:
+    return etag_components(per_dir.get("FileETag") or ())
+
+
 def serve_file(request: Request, path: str, stat: os.stat_result) -> None:
     """Fill the response for a regular file: validators, preconditions, then the body or a range."""
-    etag = etag_for(stat, etag_components(request.per_dir.get("FileETag") or ()))
+    etag = etag_for(stat, request.per_dir.derived(_etag_components_of))
     modified = int(stat.st_mtime)
     headers = request.headers_out
-    headers.set("Last-Modified", formatdate(modified, usegmt=True))
+    headers.set("Last-Modified", http_date_of(modified))
     if etag is not None:
         headers.set("ETag", etag)
     headers.set("Accept-Ranges", "bytes")

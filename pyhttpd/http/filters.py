@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from pyhttpd.config.model import Settings
     from pyhttpd.http.request import Request
 
 OUTPUT_FILTERS_NOTE = "mime_output_filters"  # AddOutputFilter's names for the file's extensions
@@ -33,6 +34,16 @@ def _names(words: object) -> set[str]:
     return found
 
 
+def _by_type(per_dir: Settings) -> dict[str, frozenset[str]]:
+    """AddOutputFilterByType of merged per-dir settings: filter name -> lower-cased types."""
+    table: dict[str, frozenset[str]] = {}
+    for rule in per_dir.get("AddOutputFilterByType") or ():
+        types = frozenset(t.lower() for t in rule.types)
+        for name in _names(rule.filters):
+            table[name] = table.get(name, frozenset()) | types
+    return table
+
+
 def output_filter_wanted(request: Request, name: str) -> bool:
     """Is the output filter `name` in this response's chain?"""
     if request.notes.get("error_response"):
@@ -43,8 +54,6 @@ def output_filter_wanted(request: Request, name: str) -> bool:
             return True
     if not request.config.module_loaded("filter_module"):
         return False
-    kind = media_type(request)
-    for rule in request.per_dir.get("AddOutputFilterByType") or ():
-        if wanted in _names(rule.filters) and kind in (t.lower() for t in rule.types):
-            return True
-    return False
+    # built once per merged Settings (-12 calls a request)
+    types = request.per_dir.derived(_by_type).get(wanted)
+    return types is not None and media_type(request) in types

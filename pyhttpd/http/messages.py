@@ -10,26 +10,35 @@ from dataclasses import dataclass
 
 
 class Headers:
-    """An ordered multi-map of header fields; lookups are case-insensitive."""
+    """An ordered multi-map of header fields; lookups are case-insensitive.
 
-    __slots__ = ("_fields",)
+    The lower-cased names are kept beside the fields, lowered once when a field is added: a
+    request looks headers up ~100 times, and lowering every name on every lookup was the most
+    called function of a static GET (request_bench: -150 calls per request).
+    """
+
+    __slots__ = ("_fields", "_keys")
 
     def __init__(self, fields: Iterable[tuple[str, str]] = ()) -> None:
         self._fields: list[tuple[str, str]] = list(fields)
+        self._keys: list[str] = [name.lower() for name, _ in self._fields]
 
     def get(self, name: str, default: str | None = None) -> str | None:
-        lowered = name.lower()
-        for key, value in self._fields:
-            if key.lower() == lowered:
-                return value
-        return default
+        try:
+            return self._fields[self._keys.index(name.lower())][1]
+        except ValueError:
+            return default
 
     def get_all(self, name: str) -> list[str]:
         lowered = name.lower()
-        return [value for key, value in self._fields if key.lower() == lowered]
+        if lowered not in self._keys:
+            return []
+        return [
+            field[1] for key, field in zip(self._keys, self._fields, strict=True) if key == lowered
+        ]
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and self.get(name) is not None
+        return isinstance(name, str) and name.lower() in self._keys
 
     def __iter__(self) -> Iterator[tuple[str, str]]:
         return iter(self._fields)
@@ -39,18 +48,24 @@ class Headers:
 
     def add(self, name: str, value: str) -> None:
         self._fields.append((name, value))
+        self._keys.append(name.lower())
 
     def set(self, name: str, value: str) -> None:
         self.remove(name)
-        self._fields.append((name, value))
+        self.add(name, value)
 
     def setdefault(self, name: str, value: str) -> None:
         if name not in self:
-            self._fields.append((name, value))
+            self.add(name, value)
 
     def remove(self, name: str) -> None:
         lowered = name.lower()
-        self._fields = [(k, v) for k, v in self._fields if k.lower() != lowered]
+        if lowered in self._keys:
+            kept = [
+                pair for pair in zip(self._keys, self._fields, strict=True) if pair[0] != lowered
+            ]
+            self._keys = [key for key, _ in kept]
+            self._fields = [field for _, field in kept]
 
     def copy(self) -> Headers:
         return Headers(self._fields)

@@ -45,6 +45,14 @@ _SPACES = re.compile(r" +")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _BAD_NAME_UNSAFE = re.compile(r"[\x00 \t]")
 _BAD_VALUE_UNSAFE = re.compile(r"[\x00\r]")
+# A header block every line of which is a valid field under Strict: a token, a colon, then
+# tabs and visible or obs-text characters, each line ending in an optional CR.
+_TCHAR = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]"
+_VALID_BLOCK = re.compile(
+    rf"(?:{_TCHAR}+:[\t\x20-\x7e\x80-\xff]*\r?\n)*{_TCHAR}+:[\t\x20-\x7e\x80-\xff]*\r?"
+)
+# Name and value (without surrounding spaces and tabs) of each line of a valid block.
+_FIELD = re.compile(r"^([^:]+):[ \t]*(.*?)[ \t]*\r?$", re.MULTILINE)
 
 # The methods Apache registers (http_protocol.c); `RegisteredMethods` answers 501 to the rest.
 REGISTERED_METHODS = frozenset(
@@ -151,13 +159,17 @@ def _request_line(line: bytes, limits: Limits) -> tuple[str, str, tuple[int, int
 
 
 def _header_fields(block: bytes, limits: Limits) -> Headers:
-    headers = Headers()
     if not block:
-        return headers
-    lines = block.split(b"\n")
-    if limits.fields and len(lines) > limits.fields:
+        return Headers()
+    if limits.fields and block.count(b"\n") >= limits.fields:
         raise HttpError(400, "Number of request header fields exceeds server limit", "AH00563")
-    for raw in lines:
+    text = block.decode("latin-1")
+    if not limits.unsafe and len(block) <= limits.field_size and _VALID_BLOCK.fullmatch(text):
+        # The usual head, checked whole by one regex and split by another: the same fields as
+        # the loop below gives, in ~30 fewer calls (request_bench).
+        return Headers(_FIELD.findall(text))
+    headers = Headers()
+    for raw in block.split(b"\n"):
         line = raw[:-1] if raw.endswith(b"\r") else raw
         if len(line) > limits.field_size:
             raise HttpError(400, "Size of a request header field exceeds server limit", "AH00561")

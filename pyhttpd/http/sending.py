@@ -9,7 +9,10 @@ Runs in the thread serving the connection.
 
 from __future__ import annotations
 
+import os
+import select
 import socket
+import ssl
 from collections.abc import Callable
 
 from pyhttpd.http.messages import Headers
@@ -77,11 +80,15 @@ class Sender:
         return sent, length is None or sent == length
 
     def _write_file(self, wire: bytes, body: FileBody) -> None:
+        if body.length <= SMALL_BODY:  # one pread, no buffered file object
+            fd = os.open(body.path, os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                data = os.pread(fd, body.length, body.offset)
+            finally:
+                os.close(fd)
+            self.send_bytes(wire + data)
+            return
         with open(body.path, "rb") as handle:
-            if body.length <= SMALL_BODY:
-                handle.seek(body.offset)
-                self.send_bytes(wire + handle.read(body.length))
-                return
             self.send_bytes(wire)
             if not body.sendfile:  # EnableSendfile Off (Apache's default): read and write
                 handle.seek(body.offset)
@@ -103,8 +110,26 @@ class Sender:
         """Write everything, dropping the client when one write makes no progress for Timeout.
 
         (sendall's timeout would bound the whole transfer; Apache's Timeout bounds each wait.)
+        The socket is left non-blocking (as event's listener leaves it) and a send that would
+        block waits in poll: a socket with a timeout polls before every send, and switching
+        modes is an ioctl — three syscalls a response, each a GIL hand-off in a busy child.
         """
-        self.sock.settimeout(self.timeout)
+        sock = self.sock
+        if sock.gettimeout() != 0.0:
+            sock.setblocking(False)
         view = memoryview(data)
         while view:
-            view = view[self.sock.send(view) :]
+            try:
+                view = view[sock.send(view) :]
+            except (BlockingIOError, ssl.SSLWantWriteError):
+                _wait(sock, select.POLLOUT, self.timeout)
+            except ssl.SSLWantReadError:  # TLS: the peer's records must be read first
+                _wait(sock, select.POLLIN, self.timeout)
+
+
+def _wait(sock: socket.socket, events: int, timeout: float) -> None:
+    """Wait until the socket is ready for `events`; TimeoutError after `timeout` seconds."""
+    poller = select.poll()
+    poller.register(sock, events)
+    if not poller.poll(timeout * 1000):
+        raise TimeoutError("timed out")

@@ -39,6 +39,8 @@ def parse_target(
         raise HttpError(400, f"invalid request-URI {target[:64]}", "AH10244")
     raw_path, _, query = target.partition("?")
     raw_path = raw_path.split("#", 1)[0]
+    if "%" not in raw_path and raw_path.isascii():  # nothing to decode (most requests)
+        return Target(normalise(raw_path, merge_slashes=merge_slashes), raw_path, query, host)
     if _PERCENT.search(raw_path):
         raise HttpError(400, "bad percent-encoding in request-URI", "AH10244")
     if re.search(r"%2[fF]", raw_path):
@@ -58,8 +60,10 @@ def _unquote(text: str) -> str:
 
 def normalise(path: str, *, merge_slashes: bool = True) -> str:
     """Resolve `.` and `..` segments; climbing above the root is a 400, as in Apache."""
-    if merge_slashes:
+    if merge_slashes and "//" in path:
         path = _SLASHES.sub("/", path)
+    if "/." not in path:  # no dot segment: already normal
+        return path
     segments: list[str] = []
     parts = path.split("/")
     for index, part in enumerate(parts[1:], start=1):

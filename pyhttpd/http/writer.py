@@ -6,6 +6,7 @@ writes on a keep-alive connection stall on delayed ACKs). The Date header is cac
 
 from __future__ import annotations
 
+import functools
 import time
 from email.utils import formatdate
 
@@ -22,6 +23,13 @@ def http_date(now: float | None = None) -> str:
     if _date_cache[0] != second:
         _date_cache = (second, formatdate(second, usegmt=True))
     return _date_cache[1]
+
+
+@functools.lru_cache(maxsize=1024)
+def http_date_of(second: int) -> str:
+    """IMF-fixdate of a whole second, remembered (Last-Modified of the files being served:
+    formatdate is ~12 Python calls)."""
+    return formatdate(second, usegmt=True)
 
 
 def response_head(

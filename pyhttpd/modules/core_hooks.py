@@ -16,8 +16,8 @@ import os
 import stat as stat_module
 
 from pyhttpd.config.htaccess import HtaccessError, read_access_file
-from pyhttpd.config.lookup import merge, sections_for
-from pyhttpd.config.model import Section
+from pyhttpd.config.lookup import merge, section_pool, sections_for
+from pyhttpd.config.model import Section, Settings
 from pyhttpd.errors import HttpError
 from pyhttpd.http.authz import KNOWN_METHODS, LAYERS_NOTE
 from pyhttpd.http.expr import evaluator
@@ -116,10 +116,8 @@ def _directory_matches(section: Section, directory: str) -> bool:
 def _directory_walk(request: Request) -> list[Section]:
     """ap_directory_walk for request.filename: returns the layers merged so far, in order, and
     sets stat, filename and path_info."""
-    config = request.config
-    pool = list(config.sections) + (list(request.vhost.sections) if request.vhost else [])
-    plain = [s for s in pool if s.kind.lower() == "directory" and s.value.regex is None]
-    options = resolve([line] for line in request.server.get("Options") or ())
+    by_depth = section_pool(request.config, request.vhost).plain_by_depth
+    options = request.server.derived(_server_options)
     overrides: frozenset[str] | None = _UNSET
     layers: list[Section] = []
     path = request.filename or "/"
@@ -128,9 +126,8 @@ def _directory_walk(request: Request) -> list[Section]:
     directory, position = "/", 1
     request.stat = None
     while True:
-        depth = directory.count("/")
-        for section in plain:
-            if section.value.pattern.count("/") == depth and _directory_matches(section, directory):
+        for section in by_depth.get(directory.count("/"), ()):
+            if _directory_matches(section, directory):
                 layers.append(section)
                 options = options.merge(section.settings.values.get("Options", ()))
                 if "AllowOverride" in section.settings.values:
@@ -165,6 +162,10 @@ def _directory_walk(request: Request) -> list[Section]:
             raise _forbidden(request, text, "AH00038")
         request.stat = info
         directory, position = candidate + "/", end
+
+
+def _server_options(server: Settings) -> OptionsState:
+    return resolve([line] for line in server.get("Options") or ())
 
 
 def _stat_or_none(path: str) -> os.stat_result | None:

@@ -120,8 +120,13 @@ def _user(user: str | None) -> str:
     return _escape(user) if user else '""'
 
 
+_NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f\x7f]')
+
+
 def _escape(text: str) -> str:
     """Apache escapes quotes, backslashes and control characters in logged request data."""
+    if _NEEDS_ESCAPE.search(text) is None:  # the usual case: 9 calls less per field
+        return text
     out = []
     for char in text:
         if char in '"\\':
@@ -133,11 +138,20 @@ def _escape(text: str) -> str:
     return "".join(out)
 
 
-def _time(request: Request, fmt: str) -> str:
-    moment = time.localtime(request.start_time)
-    if fmt:
-        return time.strftime(fmt.removeprefix("begin:").removeprefix("end:"), moment)
-    return time.strftime("[%d/%b/%Y:%H:%M:%S %z]", moment)
+def _clock(fmt: str) -> Item:
+    """%t / %{format}t: the request's start time, formatted once per second (as Apache caches
+    its request-time strings): localtime + strftime cost ~4 µs a request otherwise."""
+    pattern = fmt.removeprefix("begin:").removeprefix("end:") or "[%d/%b/%Y:%H:%M:%S %z]"
+    cached = [-1, ""]  # [second, text]; a racing thread at worst formats the same second twice
+
+    def item(request: Request) -> str:
+        second = int(request.start_time)
+        if second != cached[0]:
+            cached[1] = time.strftime(pattern, time.localtime(second))
+            cached[0] = second
+        return cached[1]  # type: ignore[return-value]
+
+    return item
 
 
 def _letter(letter: str, argument: str) -> Item:
@@ -149,7 +163,7 @@ def _letter(letter: str, argument: str) -> Item:
         "A": lambda r: r.local[0],
         "l": lambda r: "-",
         "u": lambda r: _user(r.notes.get("user")),
-        "t": lambda r: _time(r, argument),
+        "t": _clock(argument),
         "r": lambda r: _dash(_escape(r.head.request_line)),
         "s": lambda r: str(r.status),
         "b": lambda r: str(r.bytes_sent) if r.bytes_sent else "-",
@@ -180,23 +194,31 @@ def _letter(letter: str, argument: str) -> Item:
     return table[letter]
 
 
-def compile_format(fmt: str) -> list[Item | str]:
+@dataclass(frozen=True)
+class Compiled:
+    """A LogFormat compiled once per generation: %-template of its literal text, and the item
+    functions that fill it (one listcomp and one % per line: ~20 calls less than joining a
+    generator of parts)."""
+
+    template: str
+    items: tuple[Item, ...]
+
+    def render(self, request: Request) -> str:
+        return self.template % tuple([item(request) for item in self.items])
+
+
+def compile_format(fmt: str) -> Compiled:
     """Split a LogFormat into literal text and item functions, once per generation."""
-    parts: list[Item | str] = []
+    literals: list[str] = []
+    items: list[Item] = []
     position = 0
     text = fmt.replace("\\n", "\n").replace("\\t", "\t")
     for match in _ITEM.finditer(text):
-        if match.start() > position:
-            parts.append(text[position : match.start()])
-        parts.append(_letter(match.group(3), match.group(2) or ""))
+        literals.append(text[position : match.start()].replace("%", "%%"))
+        items.append(_letter(match.group(3), match.group(2) or ""))
         position = match.end()
-    if position < len(text):
-        parts.append(text[position:])
-    return parts
-
-
-def render(parts: list[Item | str], request: Request) -> str:
-    return "".join(part if isinstance(part, str) else part(request) for part in parts)
+    literals.append(text[position:].replace("%", "%%"))
+    return Compiled("%s".join(literals), tuple(items))
 
 
 def _close_all(fds: list[int]) -> None:
@@ -217,7 +239,7 @@ def register(hooks: Hooks, context: HookContext) -> None:
             formats[entry.nickname] = entry.format
         else:
             default = entry.format
-    logs: list[tuple[int, list[Item | str], str]] = []
+    logs: list[tuple[int, Compiled, str]] = []
     # registered first, so that a file opened before a later one fails is closed too
     context.on_close(lambda: _close_all([fd for fd, _, _ in logs]))
     for log in config.get("CustomLog") or ():
@@ -243,7 +265,7 @@ def register(hooks: Hooks, context: HookContext) -> None:
                 negate = name.startswith("!")
                 if (name.lstrip("!") in request.environment) == negate:
                     continue
-            os.write(fd, (render(parts, request) + "\n").encode("utf-8", "surrogateescape"))
+            os.write(fd, (parts.render(request) + "\n").encode("utf-8", "surrogateescape"))
         return OK
 
     hooks.add(Phase.LOG_TRANSACTION, log_transaction)

@@ -29,6 +29,7 @@ from pyhttpd.config.directives import (
     take_string,
 )
 from pyhttpd.config.lookup import sections_for
+from pyhttpd.config.model import Settings
 from pyhttpd.config.module import Module
 from pyhttpd.errors import DirectiveError, StartupError
 from pyhttpd.http.filters import OUTPUT_FILTERS_NOTE
@@ -196,18 +197,27 @@ def _apply_layer(table: Table, values: Mapping[str, Any]) -> None:
             table.setdefault(extension, {})[field] = None
 
 
+def _merged_table(per_dir: Settings) -> Table | None:
+    """The table of merged per-dir settings; None when a Remove* makes it depend on layers."""
+    if any(per_dir.get(key) for key in _REMOVES):
+        return None
+    table: Table = {}
+    _apply_layer(table, per_dir)
+    return table
+
+
 def extension_table(request: Request) -> Table:
     """The mappings in force for the request's file, merged layer by layer as Apache does.
 
-    Without any Remove* directive the merged per-dir settings are enough; with one, the layers
-    (server, then each section in merge order) are replayed so that a removal only affects what
-    its own and enclosing sections added.
+    Without any Remove* directive the merged per-dir settings are enough (and the table is built
+    once per merged Settings: -25 calls a request); with one, the layers (server, then each
+    section in merge order) are replayed so that a removal only affects what its own and
+    enclosing sections added. Callers must not change the table.
     """
-    table: Table = {}
-    per_dir = request.per_dir
-    if not any(per_dir.get(key) for key in _REMOVES):
-        _apply_layer(table, per_dir)
+    table = request.per_dir.derived(_merged_table)
+    if table is not None:
         return table
+    table = {}
     _apply_layer(table, request.server)
     sections = sections_for(request.config, request.vhost, request.filename, request.uri)
     for section in sections:

@@ -12,7 +12,7 @@ configuration is processed, the hooks in the thread serving the request.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from pyhttpd.config.directives import OR_ALL, ArgShape, Command, DirectiveSpec, Handler, Merge
@@ -61,6 +61,11 @@ class SetEnvIfRule:
     attribute_regex: re.Pattern[str] | None = None  # when `attribute` is itself a regex
     expression: str = ""
     compiled: Expression | None = None  # `expression`, parsed
+    # `attribute` lower-cased, once: match_headers compares it for every rule of every request
+    key: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", self.attribute.lower())
 
 
 def _is_plain(pattern: str) -> bool:
@@ -209,8 +214,8 @@ def match_headers(request: Request, rules: tuple[SetEnvIfRule, ...]) -> None:
         if rule.compiled is not None:
             matched, match = evaluate_match(rule.compiled, request)
         else:
-            if rule.attribute.lower() != last:
-                last = rule.attribute.lower()
+            if rule.key != last:
+                last = rule.key
                 value = _attribute(rule, request) or ""
             if rule.regex is None:
                 found = value.lower() if rule.nocase else value
