@@ -48,7 +48,7 @@ from pyhttpd.http.listener_feed import ListenerFeed
 from pyhttpd.http.messages import Headers, RequestHead
 from pyhttpd.http.parser import parse_head
 from pyhttpd.http.phases import Phase, process_request
-from pyhttpd.http.request import FileBody, Request, StreamBody
+from pyhttpd.http.request import FileBody, Request, StreamAborted, StreamBody
 from pyhttpd.http.responses import error_document, error_page
 from pyhttpd.http.sending import Sender
 from pyhttpd.http.uri import parse_target
@@ -325,6 +325,9 @@ class Connection:
         chunks = iter(body.chunks)
         try:
             first = next((chunk for chunk in chunks if chunk), b"")
+        except StreamAborted:  # its module logged why
+            self._error_response(request, HttpError(500, close=False))
+            return
         except Exception as error:  # noqa: BLE001 - a failing body is the handler's 500
             self._log_exception(f"the response body of {request.head.request_line!r}", error)
             self._error_response(request, HttpError(500, close=False))

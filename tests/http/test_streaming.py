@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from pyhttpd.http.phases import DECLINED, OK, Phase
-from pyhttpd.http.request import Request, StreamBody
+from pyhttpd.http.request import Request, StreamAborted, StreamBody
 from tests.harness.engine import engine_generation, serve_once
 from tests.harness.server import ServerRoot, status_of
 
@@ -54,6 +54,9 @@ def stream(request: Request) -> int:
         yield b""
         if mode == "fail-first":
             raise ValueError("the application failed at once")
+        if mode == "abort-first":
+            request.log_error("error", "test", "the module's own words")
+            raise StreamAborted("aborted before any byte")
         yield b"one,"
         if mode == "fail-later":
             raise ValueError("the application failed half-way")
@@ -210,6 +213,13 @@ def test_a_stream_failing_at_once_is_a_500(root: ServerRoot) -> None:
     assert status_of(answer) == 500 and CLOSED[0].notes["closed"] == [True]
     log = (root.path / "logs" / "error_log").read_text()
     assert "ValueError: the application failed at once" in log
+
+
+def test_a_stream_aborted_at_once_is_a_500_in_the_module_s_words_only(root: ServerRoot) -> None:
+    answer = exchange(root, b"GET /stream?abort-first HTTP/1.1\r\nHost: a\r\n\r\n")
+    assert status_of(answer) == 500
+    log = (root.path / "logs" / "error_log").read_text()
+    assert "the module's own words" in log and "Traceback" not in log
 
 
 def test_a_stream_failing_half_way_closes_the_connection(root: ServerRoot) -> None:
