@@ -64,8 +64,8 @@ MODULE = Module(
 #                    deadline goes to a worker for the engine's answer (408 or a silent close); an
 #                    expired parked connection is closed. It alone counts the open connections,
 #                    writes the scoreboard counters and decides whether to accept.
-#   worker threads   serve_until_idle: serve what the connection has; while another worker is
-#                    idle, wait up to QUICK_REUSE for its next request and serve that too; then
+#   worker threads   serve_until_idle: serve what the connection has; while no job is queued,
+#                    wait up to QUICK_REUSE for its next request and serve that too; then
 #                    hand it back (IDLE or CLOSE) through the returns queue and wake the listener.
 
 
@@ -293,11 +293,11 @@ def serve_until_idle(job: object, slot: WorkerSlot, listener: EventListener) -> 
 
 def _next_request_soon(connection: Connection, slot: WorkerSlot, listener: EventListener) -> bool:
     """Whether to serve this connection's next request here instead of parking it: only while
-    another worker is idle (nothing waits for this thread), and only if the request arrives
-    within QUICK_REUSE. A client that sends its next request as soon as it has read the answer
+    no job waits in the pool's queue, and only if the request arrives within QUICK_REUSE (a job
+    queued meanwhile waits at most that long). A client that sends its next request as soon as it has read the answer
     then skips the listener's round trip (two thread hand-offs, a selector registration); an
     idle one is parked after at most QUICK_REUSE, holding no thread."""
-    if listener.pool.available <= 0 or listener.stopping.is_set:
+    if listener.pool.available < 0 or listener.stopping.is_set:
         return False
     sock = connection.sock
     pending = getattr(sock, "pending", None)
