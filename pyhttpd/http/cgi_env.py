@@ -7,7 +7,7 @@ document-root and script variables. A header whose name holds anything but lette
 '-' is not exported, as in Apache. The context notes are what mod_alias records when an alias
 maps the URL (Apache's ap_set_context_info); without them the context is the DocumentRoot.
 
-Shared by every module that runs a script the CGI way (mod_cgi today). Reads the Request and
+Shared by every module that runs a script the CGI way: mod_cgi, and mod_wsgi for its environ. Reads the Request and
 this process's PATH only; runs in the thread serving the request.
 """
 
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 
+from pyhttpd.http.authn import AUTH_TYPE_NOTE, USER_NOTE
 from pyhttpd.http.redirect import server_name, server_port, signature, sub_request
 from pyhttpd.http.request import Request
 
@@ -80,9 +81,12 @@ def common_variables(request: Request, server_software: str) -> dict[str, str]:
             "REMOTE_PORT": str(request.client[1]),
         }
     )
-    user = request.notes.get("user")
+    user = request.notes.get(USER_NOTE)
     if user:
         env["REMOTE_USER"] = str(user)
+    kind = request.notes.get(AUTH_TYPE_NOTE)
+    if kind:
+        env["AUTH_TYPE"] = str(kind)
     return env
 
 

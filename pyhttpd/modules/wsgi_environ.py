@@ -1,9 +1,9 @@
 """wsgi_module's request environment: PEP 3333's environ, built as mod_wsgi builds it.
 
-The CGI variables come first, as Apache's ap_add_common_vars and ap_add_cgi_vars make them
-(HTTP_* from the request headers, minus Authorization unless WSGIPassAuthorization On and minus
-Proxy as Apache drops it; SERVER_*, REMOTE_*, REQUEST_URI, SCRIPT_NAME and PATH_INFO split where
-the script's file name ended, with doubled slashes collapsed as mod_wsgi does), then the
+The CGI variables come first, from http/cgi_env.py as mod_cgi gets them (HTTP_* from the
+request headers minus the credentials and Proxy, SERVER_*, REMOTE_*, AUTH_TYPE), with mod_wsgi's
+changes (Authorization under WSGIPassAuthorization On, SCRIPT_NAME and PATH_INFO split where the
+script's file name ended, with doubled slashes collapsed as mod_wsgi does), then the
 variables SetEnv and friends left on the request, then `mod_wsgi.*` and `wsgi.*`. Strings are
 PEP 3333's native strings: the request's bytes decoded as latin-1. `ErrorStream` is wsgi.errors,
 writing whole lines to the error log. Helper of mod_wsgi.py (not a module); runs in the thread
@@ -17,15 +17,13 @@ import threading
 from collections.abc import Callable
 from typing import Any, BinaryIO
 
+from pyhttpd.http.cgi_env import common_variables
 from pyhttpd.http.generation import server_token
-from pyhttpd.http.redirect import server_name, server_port, signature
 from pyhttpd.http.request import Request
 from pyhttpd.version import APACHE_COMPAT
 
 MOD_WSGI_VERSION = (4, 9, 4)  # the mod_wsgi whose behaviour this follows (Debian's)
-_VALID_NAME = re.compile(r"^[A-Za-z0-9-]+$")
 _SLASHES = re.compile(r"/{2,}")
-_NO_HTTP_PREFIX = {"content-type": "CONTENT_TYPE", "content-length": "CONTENT_LENGTH"}
 
 
 def native(text: str) -> str:
@@ -33,19 +31,6 @@ def native(text: str) -> str:
     if text.isascii():
         return text
     return text.encode("utf-8", "surrogateescape").decode("latin-1")
-
-
-def _header_variables(request: Request, pass_authorization: bool) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for name, value in request.head.headers:
-        lowered = name.lower()
-        if not _VALID_NAME.match(name) or lowered == "proxy":
-            continue
-        if lowered == "authorization" and not pass_authorization:
-            continue
-        key = _NO_HTTP_PREFIX.get(lowered) or "HTTP_" + name.upper().replace("-", "_")
-        found[key] = f"{found[key]}, {value}" if key in found else value
-    return found
 
 
 def script_and_path(request: Request) -> tuple[str, str]:
@@ -58,28 +43,18 @@ def script_and_path(request: Request) -> tuple[str, str]:
 def cgi_variables(
     request: Request, pass_authorization: bool = False, software: str = ""
 ) -> dict[str, str]:
-    """Apache's CGI environment for the request, as mod_wsgi hands it to the application."""
-    document_root = str(
-        request.notes.get("document_root") or request.server.get("DocumentRoot") or ""
-    )
+    """Apache's CGI environment for the request (ap_add_common_vars, shared with mod_cgi),
+    with mod_wsgi's own rules: no PATH, Authorization only under WSGIPassAuthorization, the
+    request line's target as REQUEST_URI, SCRIPT_NAME / PATH_INFO with doubled slashes
+    collapsed, as native strings, and PATH_TRANSLATED under the DocumentRoot."""
     software = software or server_token(str(request.config.get("ServerTokens")))
+    environ = common_variables(request, software)
+    del environ["PATH"]
+    if pass_authorization and (credentials := request.head.headers.get("Authorization")):
+        environ["HTTP_AUTHORIZATION"] = credentials
     script_name, path_info = script_and_path(request)
-    environ = _header_variables(request, pass_authorization)
     environ.update(
         {
-            "SERVER_SIGNATURE": signature(request, software),
-            "SERVER_SOFTWARE": software,
-            "SERVER_NAME": server_name(request),
-            "SERVER_ADDR": request.local[0],
-            "SERVER_PORT": str(server_port(request)),
-            "REMOTE_ADDR": request.client[0],
-            "DOCUMENT_ROOT": document_root,
-            "REQUEST_SCHEME": "http",
-            "CONTEXT_PREFIX": "",
-            "CONTEXT_DOCUMENT_ROOT": document_root,
-            "SERVER_ADMIN": str(request.server.get("ServerAdmin") or "[no address given]"),
-            "SCRIPT_FILENAME": request.filename or "",
-            "REMOTE_PORT": str(request.client[1]),
             "GATEWAY_INTERFACE": "CGI/1.1",
             "SERVER_PROTOCOL": request.head.protocol,
             "REQUEST_METHOD": request.method,
@@ -89,8 +64,8 @@ def cgi_variables(
             "PATH_INFO": native(path_info),
         }
     )
-    if path_info and document_root:
-        environ["PATH_TRANSLATED"] = native(document_root.rstrip("/") + path_info)
+    if path_info:
+        environ["PATH_TRANSLATED"] = native(environ["DOCUMENT_ROOT"].rstrip("/") + path_info)
     environ.update(request.environment)
     return environ
 

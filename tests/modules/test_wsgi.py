@@ -380,6 +380,9 @@ def test_alias_match_and_pass_authorization(single: ServerRoot) -> None:
     )  # Apache keeps credentials from the application by default
     passed = json.loads(fetch(single.port, "GET", "/auth/env", headers=credentials)[2])
     assert passed["HTTP_AUTHORIZATION"] == "Basic dTpw"
+    proxy_credentials = {"Proxy-Authorization": "Basic dTpw", "Proxy": "http://x"}
+    environ = json.loads(fetch(single.port, "GET", "/auth/env", headers=proxy_credentials)[2])
+    assert environ["HTTP_PROXY_AUTHORIZATION"] is None and environ["HTTP_PROXY"] is None
 
 
 def test_python_home_site_packages_are_importable(single: ServerRoot) -> None:

@@ -10,7 +10,8 @@ warnings.simplefilter("error", WSGIWarning)  # a warning of the validator is a f
 ENVIRON_KEYS = (
     "REQUEST_METHOD", "SCRIPT_NAME", "PATH_INFO", "QUERY_STRING", "CONTENT_TYPE",
     "CONTENT_LENGTH", "SERVER_NAME", "SERVER_PORT", "SERVER_PROTOCOL", "REMOTE_ADDR",
-    "REQUEST_URI", "SCRIPT_FILENAME", "HTTP_X_TEST", "HTTP_AUTHORIZATION", "wsgi.multithread", "wsgi.multiprocess",
+    "REQUEST_URI", "SCRIPT_FILENAME", "HTTP_X_TEST", "HTTP_AUTHORIZATION", "HTTP_PROXY_AUTHORIZATION",
+    "HTTP_PROXY", "wsgi.multithread", "wsgi.multiprocess",
     "wsgi.run_once", "wsgi.url_scheme", "mod_wsgi.process_group",
 )  # fmt: skip
 
