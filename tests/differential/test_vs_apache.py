@@ -32,7 +32,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness.server import ServerRoot, free_port, port_open, running_server, wait_until
+from tests.harness.server import (
+    ServerRoot,
+    free_port,
+    port_open,
+    read_to_close,
+    running_server,
+    wait_until,
+)
 
 APACHE = "/usr/sbin/apache2"
 APACHE_MODULES = Path("/usr/lib/apache2/modules")
@@ -249,13 +256,7 @@ def _exchange(port: int, data: bytes) -> bytes:
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
         sock.sendall(data)
         sock.shutdown(socket.SHUT_WR)
-        chunks = []
-        try:
-            while chunk := sock.recv(65536):
-                chunks.append(chunk)
-        except ConnectionResetError:
-            pass
-    return b"".join(chunks)
+        return read_to_close(sock)
 
 
 # --- the two servers -------------------------------------------------------------------------

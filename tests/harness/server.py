@@ -124,6 +124,17 @@ def stop_process(process: subprocess.Popen[bytes], timeout: float) -> None:
             process.wait()
 
 
+def read_to_close(sock: socket.socket) -> bytes:
+    """Everything the server sends until it closes (a reset ends it as a close does)."""
+    chunks = []
+    try:
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    except ConnectionResetError:
+        pass
+    return b"".join(chunks)
+
+
 def raw_exchange(port: int, data: bytes, timeout: float = 5.0) -> bytes:
     """Send raw bytes, half-close, and read the whole answer until the server closes."""
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:

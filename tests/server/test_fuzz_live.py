@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.harness.server import ServerRoot, running_server, status_of
+from tests.harness.server import ServerRoot, read_to_close, running_server, status_of
 
 SECRET = b"fuzz-secret-3b9e0c"
 EXCHANGE_TIMEOUT = 5.0
@@ -102,13 +102,7 @@ def exchange(port: int, data: bytes) -> bytes:
             sock.shutdown(socket.SHUT_WR)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the server may refuse before it has read everything
-        chunks = []
-        try:
-            while chunk := sock.recv(65536):
-                chunks.append(chunk)
-        except ConnectionResetError:
-            pass
-    return b"".join(chunks)
+        return read_to_close(sock)
 
 
 @settings(

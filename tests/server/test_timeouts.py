@@ -25,7 +25,14 @@ from pyhttpd.http.connection import Outcome
 from pyhttpd.http.parser import Limits, parse_head
 from pyhttpd.http.phases import Phase
 from tests.harness.engine import engine_generation, serve_once
-from tests.harness.server import ServerRoot, raw_exchange, running_server, status_of, wait_until
+from tests.harness.server import (
+    ServerRoot,
+    raw_exchange,
+    read_to_close,
+    running_server,
+    status_of,
+    wait_until,
+)
 
 CUT_OFF = 8.0  # generous bound for "the server gave up on this client"
 
@@ -34,13 +41,7 @@ def read_until_closed(sock: socket.socket, limit: float = CUT_OFF) -> tuple[byte
     """Everything the server sends until it closes; and how long that took."""
     began = time.monotonic()
     sock.settimeout(limit)
-    chunks = []
-    try:
-        while chunk := sock.recv(65536):
-            chunks.append(chunk)
-    except ConnectionResetError:
-        pass
-    return b"".join(chunks), time.monotonic() - began
+    return read_to_close(sock), time.monotonic() - began
 
 
 def log_text(root: ServerRoot) -> str:
