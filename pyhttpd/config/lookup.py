@@ -15,7 +15,7 @@ import fnmatch
 import os
 import weakref
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pyhttpd.config.directives import DirectiveSpec, Merge
@@ -78,6 +78,9 @@ class SectionPool:
     conditions: tuple[Section, ...]  # <If>, <ElseIf>, <Else>
     # plain (non-regex) <Directory> sections by the number of "/" in their path
     plain_by_depth: Mapping[int, tuple[Section, ...]]
+    # the request path's memo of map_to_storage outcomes that depend on nothing but the
+    # file and URL (see core_hooks.map_to_storage); filled by the threads serving requests
+    walks: dict[Any, Any] = field(default_factory=dict, compare=False, hash=False)
 
 
 def section_pool(config: ServerConfig, vhost: VirtualHost | None) -> SectionPool:

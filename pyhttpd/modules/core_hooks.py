@@ -53,12 +53,27 @@ def map_to_storage(request: Request) -> int:
     first regular file ends the walk and the rest is PATH_INFO; a missing segment ends it with
     no file. Regex directory sections, <Files>, <Location> and the <If> sections whose condition
     holds follow, in Apache's order.
+
+    A walk that read no .htaccess, met no <If> and could follow any link on its way (Options
+    FollowSymLinks without SymLinksIfOwnerMatch) to a regular file depends on nothing but the
+    file and the URL: its outcome is kept per server, and the next request for them needs one
+    stat of the file instead of an lstat per segment and the section matching (Apache's
+    FollowSymLinks saves those lstat calls too).
     """
+    pool = section_pool(request.config, request.vhost)
+    key = (request.filename, request.uri)
+    kept = pool.walks.get(key)
+    if kept is not None:
+        info = _stat_or_none(key[0])
+        if info is not None and stat_module.S_ISREG(info.st_mode):
+            request.stat = info
+            request.notes[LAYERS_NOTE], request.per_dir = kept
+            return OK
     evaluate = evaluator(request)
     if request.filename is None:
         _apply(request, sections_for(request.config, request.vhost, None, request.uri, evaluate))
         return OK
-    layers = _directory_walk(request)
+    layers, plain = _directory_walk(request)
     found = sections_for(request.config, request.vhost, request.filename, request.uri, evaluate)
     regex_dirs = [s for s in found if _is_regex_directory(s)]
     files = [s for s in found if s.kind.lower() in _FILES]
@@ -74,7 +89,19 @@ def map_to_storage(request: Request) -> int:
     locations = [s for s in found if s.kind.lower() in _LOCATIONS]
     conditions = [s for s in found if s.kind.lower() in _IF]
     _apply(request, layers + regex_dirs + files + nested + locations + conditions)
+    if plain and not pool.conditions and not request.path_info and _conditionless(found):
+        if len(pool.walks) >= WALK_MEMO_SIZE:
+            pool.walks.clear()
+        pool.walks[key] = (request.notes[LAYERS_NOTE], request.per_dir)
     return OK
+
+
+WALK_MEMO_SIZE = 4096  # distinct (file, URL) pairs kept per server; the memo restarts when full
+
+
+def _conditionless(sections: list[Section]) -> bool:
+    """No <If>/<ElseIf>/<Else> nested in these sections (their outcome is per request)."""
+    return not any(child.kind.lower() in _IF for s in sections for child in s.sections)
 
 
 _FILES = ("files", "filesmatch")
@@ -113,13 +140,15 @@ def _directory_matches(section: Section, directory: str) -> bool:
     )
 
 
-def _directory_walk(request: Request) -> list[Section]:
+def _directory_walk(request: Request) -> tuple[list[Section], bool]:
     """ap_directory_walk for request.filename: returns the layers merged so far, in order, and
-    sets stat, filename and path_info."""
+    whether the walk was plain (no .htaccess read, any link on the way could be followed); sets
+    stat, filename and path_info."""
     by_depth = section_pool(request.config, request.vhost).plain_by_depth
     options = request.server.derived(_server_options)
     overrides: frozenset[str] | None = _UNSET
     layers: list[Section] = []
+    plain = True
     path = request.filename or "/"
     if not path.startswith("/"):
         path = os.path.abspath(path)
@@ -134,6 +163,7 @@ def _directory_walk(request: Request) -> list[Section]:
                     overrides = section.settings.values["AllowOverride"]
         if overrides is _UNSET or overrides:
             access = _access_file(request, directory, overrides or frozenset())
+            plain = False
             if access is not None:
                 layers.append(access)
                 options = options.merge(access.settings.values.get("Options", ()))
@@ -142,21 +172,22 @@ def _directory_walk(request: Request) -> list[Section]:
         if position >= len(path):
             if request.stat is None:
                 request.stat = _stat_or_none(directory)
-            return layers
+            return layers, False
         end = path.find("/", position)
         end = len(path) if end < 0 else end
         candidate = path[:end]
         info = _lstat(request, candidate)
         if info is None:  # no such file: no stat, the whole filename stays
             request.stat = None
-            return layers
+            return layers, False
+        plain = plain and FOLLOW_SYMLINKS in options and SYMLINKS_IF_OWNER_MATCH not in options
         if stat_module.S_ISLNK(info.st_mode):
             info = _follow(request, candidate, info, options)
         if stat_module.S_ISREG(info.st_mode):
             request.stat = info
             if end < len(path):
                 request.filename, request.path_info = candidate, path[end:]
-            return layers
+            return layers, plain
         if not stat_module.S_ISDIR(info.st_mode):
             text = f"Forbidden: {candidate} doesn't point to a file or directory"
             raise _forbidden(request, text, "AH00038")

@@ -192,6 +192,31 @@ def test_symlinks_if_owner_match_refuses_another_owner(links: ServerRoot) -> Non
     assert status(links, "/owner/link-theirs") == 403
 
 
+def test_a_file_replaced_by_a_link_after_it_was_served(tmp_path: pytest.TempPathFactory) -> None:
+    """The walk of a served file is remembered (AllowOverride None, FollowSymLinks): a file
+    replaced by a link afterwards is still judged by Options, as on the first request."""
+    root = ServerRoot(tmp_path)
+    docs = make_dirs(root, "follow", "nolinks")
+    outside = root.path / "outside.txt"
+    outside.write_text("outside\n")
+    body = [
+        directory("/", "AllowOverride None"),
+        directory(f"{docs}/nolinks", "Options None"),
+    ]
+    root.write_config("\n".join(body))
+    with running_server(root):
+        assert [status(root, f"/{name}/x.txt") for name in ("follow", "nolinks")] == [200, 200]
+        for name in ("follow", "nolinks"):
+            (root.htdocs / name / "x.txt").unlink()
+            os.symlink(outside, root.htdocs / name / "x.txt")
+        assert status(root, "/nolinks/x.txt") == 403  # Options None: the link is refused
+        assert status(root, "/follow/x.txt") == 200
+        (root.htdocs / "follow" / "x.txt").unlink()
+        os.symlink("missing.txt", root.htdocs / "follow" / "x.txt")
+        assert status(root, "/follow/x.txt") == 403  # a dangling link: AH00037
+    assert error_log(root).count("AH00037") == 2
+
+
 # --- .htaccess ---------------------------------------------------------------------------------
 
 HTACCESS_OVERRIDES = {
