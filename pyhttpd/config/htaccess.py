@@ -131,6 +131,12 @@ _cache: dict[tuple[Any, ...], tuple[ServerConfig, Parsed | HtaccessError]] = {}
 _cache_lock = threading.Lock()
 
 
+def access_file_paths(config: ServerConfig, directory: str) -> list[str]:
+    """The access files looked for in `directory` (AccessFileName's names, in order)."""
+    names = str(config.get("AccessFileName") or DEFAULT_ACCESS_FILE).split()
+    return [os.path.join(directory, name) for name in names]
+
+
 def read_access_file(
     config: ServerConfig, directory: str, overrides: frozenset[str]
 ) -> Parsed | None:
@@ -139,9 +145,7 @@ def read_access_file(
     Raises HtaccessError: 500 for a file that does not parse or holds a directive AllowOverride
     does not grant, 403 for one that exists but cannot be read (Apache's AH00529).
     """
-    names = str(config.get("AccessFileName") or DEFAULT_ACCESS_FILE).split()
-    for name in names:
-        path = os.path.join(directory, name)
+    for path in access_file_paths(config, directory):
         try:
             info = os.stat(path)
         except OSError as error:

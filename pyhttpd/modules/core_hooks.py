@@ -15,7 +15,7 @@ import fnmatch
 import os
 import stat as stat_module
 
-from pyhttpd.config.htaccess import HtaccessError, read_access_file
+from pyhttpd.config.htaccess import HtaccessError, access_file_paths, read_access_file
 from pyhttpd.config.lookup import merge, section_pool, sections_for
 from pyhttpd.config.model import Section, Settings
 from pyhttpd.errors import HttpError
@@ -54,26 +54,33 @@ def map_to_storage(request: Request) -> int:
     no file. Regex directory sections, <Files>, <Location> and the <If> sections whose condition
     holds follow, in Apache's order.
 
-    A walk that read no .htaccess, met no <If> and could follow any link on its way (Options
+    A walk that found no .htaccess, met no <If> and could follow any link on its way (Options
     FollowSymLinks without SymLinksIfOwnerMatch) to a regular file depends on nothing but the
-    file and the URL: its outcome is kept per server, and the next request for them needs one
-    stat of the file instead of an lstat per segment and the section matching (Apache's
-    FollowSymLinks saves those lstat calls too).
+    file, the URL and those access files staying absent: its outcome is kept per server, and
+    the next request for them costs a stat of the file and an access() per access file looked
+    for, instead of an lstat per segment, the section matching and the merge (Apache's
+    FollowSymLinks saves those lstat calls too). Anything else found takes the full walk.
     """
     pool = section_pool(request.config, request.vhost)
     key = (request.filename, request.uri)
     kept = pool.walks.get(key)
     if kept is not None:
         info = _stat_or_none(key[0])
-        if info is not None and stat_module.S_ISREG(info.st_mode):
+        # the file's stat succeeding means every directory on the way is searchable, so an
+        # access() that fails says the access file is absent (not unreadable)
+        if (
+            info is not None
+            and stat_module.S_ISREG(info.st_mode)
+            and not any(os.access(probe, os.F_OK) for probe in kept[2])
+        ):
             request.stat = info
-            request.notes[LAYERS_NOTE], request.per_dir = kept
+            request.notes[LAYERS_NOTE], request.per_dir = kept[0], kept[1]
             return OK
     evaluate = evaluator(request)
     if request.filename is None:
         _apply(request, sections_for(request.config, request.vhost, None, request.uri, evaluate))
         return OK
-    layers, plain = _directory_walk(request)
+    layers, probes = _directory_walk(request)
     found = sections_for(request.config, request.vhost, request.filename, request.uri, evaluate)
     regex_dirs = [s for s in found if _is_regex_directory(s)]
     files = [s for s in found if s.kind.lower() in _FILES]
@@ -89,10 +96,11 @@ def map_to_storage(request: Request) -> int:
     locations = [s for s in found if s.kind.lower() in _LOCATIONS]
     conditions = [s for s in found if s.kind.lower() in _IF]
     _apply(request, layers + regex_dirs + files + nested + locations + conditions)
-    if plain and not pool.conditions and not request.path_info and _conditionless(found):
-        if len(pool.walks) >= WALK_MEMO_SIZE:
-            pool.walks.clear()
-        pool.walks[key] = (request.notes[LAYERS_NOTE], request.per_dir)
+    if probes is not None and not pool.conditions and not request.path_info:
+        if _conditionless(found):
+            if len(pool.walks) >= WALK_MEMO_SIZE:
+                pool.walks.clear()
+            pool.walks[key] = (request.notes[LAYERS_NOTE], request.per_dir, tuple(probes))
     return OK
 
 
@@ -140,15 +148,15 @@ def _directory_matches(section: Section, directory: str) -> bool:
     )
 
 
-def _directory_walk(request: Request) -> tuple[list[Section], bool]:
+def _directory_walk(request: Request) -> tuple[list[Section], list[str] | None]:
     """ap_directory_walk for request.filename: returns the layers merged so far, in order, and
-    whether the walk was plain (no .htaccess read, any link on the way could be followed); sets
-    stat, filename and path_info."""
+    when the walk was plain (no access file found, any link on the way could be followed) the
+    access files it looked for, else None; sets stat, filename and path_info."""
     by_depth = section_pool(request.config, request.vhost).plain_by_depth
     options = request.server.derived(_server_options)
     overrides: frozenset[str] | None = _UNSET
     layers: list[Section] = []
-    plain = True
+    probes: list[str] | None = []
     path = request.filename or "/"
     if not path.startswith("/"):
         path = os.path.abspath(path)
@@ -163,8 +171,11 @@ def _directory_walk(request: Request) -> tuple[list[Section], bool]:
                     overrides = section.settings.values["AllowOverride"]
         if overrides is _UNSET or overrides:
             access = _access_file(request, directory, overrides or frozenset())
-            plain = False
-            if access is not None:
+            if access is None:
+                if probes is not None:
+                    probes += access_file_paths(request.config, directory)
+            else:
+                probes = None
                 layers.append(access)
                 options = options.merge(access.settings.values.get("Options", ()))
         while position < len(path) and path[position] == "/":
@@ -172,22 +183,23 @@ def _directory_walk(request: Request) -> tuple[list[Section], bool]:
         if position >= len(path):
             if request.stat is None:
                 request.stat = _stat_or_none(directory)
-            return layers, False
+            return layers, None
         end = path.find("/", position)
         end = len(path) if end < 0 else end
         candidate = path[:end]
         info = _lstat(request, candidate)
         if info is None:  # no such file: no stat, the whole filename stays
             request.stat = None
-            return layers, False
-        plain = plain and FOLLOW_SYMLINKS in options and SYMLINKS_IF_OWNER_MATCH not in options
+            return layers, None
+        if FOLLOW_SYMLINKS not in options or SYMLINKS_IF_OWNER_MATCH in options:
+            probes = None
         if stat_module.S_ISLNK(info.st_mode):
             info = _follow(request, candidate, info, options)
         if stat_module.S_ISREG(info.st_mode):
             request.stat = info
             if end < len(path):
                 request.filename, request.path_info = candidate, path[end:]
-            return layers, plain
+            return layers, probes
         if not stat_module.S_ISDIR(info.st_mode):
             text = f"Forbidden: {candidate} doesn't point to a file or directory"
             raise _forbidden(request, text, "AH00038")

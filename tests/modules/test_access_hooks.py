@@ -217,6 +217,24 @@ def test_a_file_replaced_by_a_link_after_it_was_served(tmp_path: pytest.TempPath
     assert error_log(root).count("AH00037") == 2
 
 
+def test_an_access_file_that_appears_after_a_file_was_served(
+    tmp_path: pytest.TempPathFactory,
+) -> None:
+    """A remembered walk checks that the access files it looked for are still absent."""
+    root = ServerRoot(tmp_path)
+    docs = make_dirs(root, "later", "later/deeper")
+    root.write_config(directory(f"{docs}/later", "AllowOverride AuthConfig"), ACCESS_MODULES)
+    with running_server(root):
+        assert [status(root, "/later/deeper/x.txt") for _ in range(2)] == [200, 200]
+        (root.htdocs / "later" / ".htaccess").write_text("Require all denied\n")
+        assert status(root, "/later/deeper/x.txt") == 403
+        (root.htdocs / "later" / ".htaccess").unlink()
+        assert status(root, "/later/deeper/x.txt") == 200
+        (root.htdocs / "later" / "deeper" / "x.txt").unlink()
+        (root.htdocs / "later" / "deeper" / "x.txt").mkdir()
+        assert status(root, "/later/deeper/x.txt") == 404  # now a directory (no index)
+
+
 # --- .htaccess ---------------------------------------------------------------------------------
 
 HTACCESS_OVERRIDES = {
