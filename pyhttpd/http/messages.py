@@ -51,8 +51,11 @@ class Headers:
         self._keys.append(name.lower())
 
     def set(self, name: str, value: str) -> None:
-        self.remove(name)
-        self.add(name, value)
+        lowered = name.lower()  # remove + add, inlined: a response sets ~6 fields
+        if lowered in self._keys:
+            self.remove(name)
+        self._fields.append((name, value))
+        self._keys.append(lowered)
 
     def setdefault(self, name: str, value: str) -> None:
         if name not in self:

@@ -110,6 +110,9 @@ class Hooks:
     pre_connection_applies: list[Callable[[socket.socket], bool]] = field(default_factory=list)
     frozen: bool = False
     _plan: dict[Phase, tuple[tuple[Hook, ...], bool]] = field(default_factory=dict, repr=False)
+    # REQUEST_PHASES that have hooks (a phase without any is OK, or DECLINED for RUN_FIRST:
+    # neither is DONE, so skipping it changes nothing)
+    request_phases: tuple[Phase, ...] = ()
 
     def add(self, phase: Phase, hook: Hook, order: Order = Order.MIDDLE) -> None:
         assert not self.frozen, "hooks are registered once, when a generation is built"
@@ -134,6 +137,7 @@ class Hooks:
             phase: (tuple(hook for _, _, hook in self.table.get(phase, ())), phase in RUN_FIRST)
             for phase in Phase
         }
+        self.request_phases = tuple(phase for phase in REQUEST_PHASES if self._plan[phase][0])
         return self
 
     def run(self, phase: Phase, request: Request) -> int:
@@ -177,7 +181,7 @@ REQUEST_PHASES = (  # ap_process_request_internal's, in order
 
 def process_request(request: Request, hooks: Hooks) -> None:
     """ap_process_request_internal + ap_invoke_handler, in Apache's order."""
-    for phase in REQUEST_PHASES:
+    for phase in hooks.request_phases:
         if hooks.run(phase, request) == DONE:
             return
     if hooks.run(Phase.HANDLER, request) == DECLINED:
