@@ -246,16 +246,23 @@ class ProcessRecord:
     wait_io: int
 
 
+# times() is read at most this often per worker: the process's CPU times move in 10 ms ticks,
+# and one more syscall per request is one more GIL hand-off in a busy child.
+CPU_SAMPLE_SECONDS = 0.05
+
+
 class WorkerSlot:
     """Writer for one worker record; used only by the thread (or prefork child) that owns it."""
 
-    __slots__ = ("_buffer", "_base", "slot", "thread")
+    __slots__ = ("_buffer", "_base", "slot", "thread", "_cpu", "_cpu_at")
 
     def __init__(self, buffer: mmap.mmap, base: int, slot: int, thread: int) -> None:
         self._buffer = buffer
         self._base = base
         self.slot = slot
         self.thread = thread
+        self._cpu: tuple[float, float] = (0.0, 0.0)  # the process's (user, system) last read
+        self._cpu_at = 0.0
 
     def set_state(self, state: WorkerState) -> None:
         """Apache's update_child_status: READY ends a connection (its counters reset); DEAD also
@@ -308,10 +315,10 @@ class WorkerSlot:
         )  # fmt: skip
         now = time.time()
         elapsed = max(0, int((now - start) * 1_000_000)) if start else 0
-        cpu = os.times()
-        WORKER_STOP.pack_into(
-            buffer, base + WORKER_STOP_AT, now, duration + elapsed, cpu.user, cpu.system
-        )
+        if not 0 <= now - self._cpu_at < CPU_SAMPLE_SECONDS:
+            cpu = os.times()
+            self._cpu, self._cpu_at = (cpu.user, cpu.system), now
+        WORKER_STOP.pack_into(buffer, base + WORKER_STOP_AT, now, duration + elapsed, *self._cpu)
 
 
 class ProcessSlot:
