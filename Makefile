@@ -17,7 +17,7 @@ APT_PYTHON := pyparsing:python3-pyparsing click:python3-click psutil:python3-psu
 # make install: an FHS tree (see packaging/install.sh); DESTDIR stages it elsewhere
 PREFIX     ?= /usr/local
 DESTDIR    ?=
-BENCH_APT_TOOLS := wrk:wrk ab:apache2-utils apache2:apache2 nginx:nginx
+BENCH_APT_TOOLS := wrk:wrk ab:apache2-utils apache2:apache2 nginx:nginx perf:linux-perf
 BENCH_STAMP := $(VENV)/.bench-stamp
 PYTEST_ARGS ?=
 QUICK ?=

@@ -1,14 +1,17 @@
 """Sender: writes one connection's responses to its socket — bytes, files, streamed bodies.
 
 The connection engine decides what to send (status, headers, keep-alive); this file owns how the
-bytes reach the socket: the head and a small body in one send, files by read-and-write or by
-sendfile under EnableSendfile, a StreamBody chunk by chunk (exactly Content-Length bytes, or
-chunked, or close-delimited). Each write waits at most Timeout for progress, as Apache's do.
-Runs in the thread serving the connection.
+bytes reach the socket: the head and a small body in one send, files by read-and-write (the head
+in the first chunk's send; always so over TLS) or by sendfile under EnableSendfile (the head
+held with MSG_MORE until the file's first bytes push it out, as Apache's TCP_CORK does), a
+StreamBody chunk by chunk (exactly Content-Length bytes, or chunked, or close-delimited). The
+socket is left non-blocking; each write waits in poll at most Timeout for progress, as Apache's
+do. Runs in the thread serving the connection.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import select
 import socket
@@ -20,6 +23,9 @@ from pyhttpd.http.request import Body, FileBody, Request, StreamAborted, StreamB
 
 SMALL_BODY = 64 * 1024  # a file this small goes out in the head's send
 FILE_CHUNK = 256 * 1024  # read-and-write step when EnableSendfile is Off
+SENDFILE_MAX = 16 * 1024 * 1024  # one sendfile call's most (Apache's AP_MAX_SENDFILE)
+# sendfile's errors for a file it cannot send (a file system without splice): read and write
+NO_SENDFILE = frozenset({errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP})
 
 
 class Sender:
@@ -80,33 +86,52 @@ class Sender:
         return sent, length is None or sent == length
 
     def _write_file(self, wire: bytes, body: FileBody) -> None:
-        if body.length <= SMALL_BODY:  # one pread, no buffered file object
-            fd = os.open(body.path, os.O_RDONLY | os.O_CLOEXEC)
-            try:
-                data = os.pread(fd, body.length, body.offset)
-            finally:
-                os.close(fd)
-            self.send_bytes(wire + data)
-            return
-        with open(body.path, "rb") as handle:
-            self.send_bytes(wire)
-            if not body.sendfile:  # EnableSendfile Off (Apache's default): read and write
-                handle.seek(body.offset)
-                remaining = body.length
-                while remaining > 0:
-                    chunk = handle.read(min(remaining, FILE_CHUNK))
-                    if not chunk:
-                        raise ConnectionError("the file shrank while it was being sent")
-                    self.send_bytes(chunk)
-                    remaining -= len(chunk)
-                return
-            self.sock.settimeout(self.timeout)
-            # socket.sendfile waits at most Timeout for each step of progress, as Apache does.
-            sent = self.sock.sendfile(handle, body.offset, body.length)
-            if sent < body.length:
-                raise ConnectionError("the file shrank while it was being sent")
+        fd = os.open(body.path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            if body.length <= SMALL_BODY:  # one pread, in the head's send
+                self.send_bytes(wire + os.pread(fd, body.length, body.offset))
+            elif body.sendfile and not isinstance(self.sock, ssl.SSLSocket):
+                self._sendfile(wire, fd, body.offset, body.length)
+            else:  # EnableSendfile Off (Apache's default), or TLS: read and write
+                self._copy(wire, fd, body.offset, body.length)
+        finally:
+            os.close(fd)
 
-    def send_bytes(self, data: bytes) -> None:
+    def _sendfile(self, wire: bytes, fd: int, offset: int, length: int) -> None:
+        """The head with MSG_MORE, then sendfile on the non-blocking socket, as APR's sendfile
+        with TCP_CORK: the head leaves in the file's first packet. poll only when a call would
+        block, each wait bounded by Timeout (socket.sendfile polls before every call and
+        switches the socket's mode: four syscalls more a response)."""
+        sock = self.sock
+        self.send_bytes(wire, socket.MSG_MORE)
+        out, start, end = sock.fileno(), offset, offset + length
+        while offset < end:
+            try:
+                sent = os.sendfile(out, fd, offset, min(end - offset, SENDFILE_MAX))
+            except BlockingIOError:
+                _wait(sock, select.POLLOUT, self.timeout)
+                continue
+            except OSError as error:
+                if error.errno not in NO_SENDFILE or offset != start:
+                    raise
+                self._copy(b"", fd, offset, end - offset)  # a file system without sendfile
+                return
+            if not sent:
+                raise ConnectionError("the file shrank while it was being sent")
+            offset += sent
+
+    def _copy(self, wire: bytes, fd: int, offset: int, length: int) -> None:
+        """Read FILE_CHUNK at a time and write it; the head goes with the first chunk."""
+        end = offset + length
+        while offset < end:
+            chunk = os.pread(fd, min(end - offset, FILE_CHUNK), offset)
+            if not chunk:
+                raise ConnectionError("the file shrank while it was being sent")
+            self.send_bytes(wire + chunk if wire else chunk)
+            wire = b""
+            offset += len(chunk)
+
+    def send_bytes(self, data: bytes, flags: int = 0) -> None:
         """Write everything, dropping the client when one write makes no progress for Timeout.
 
         (sendall's timeout would bound the whole transfer; Apache's Timeout bounds each wait.)
@@ -120,7 +145,7 @@ class Sender:
         view = memoryview(data)
         while view:
             try:
-                view = view[sock.send(view) :]
+                view = view[sock.send(view, flags) :]
             except (BlockingIOError, ssl.SSLWantWriteError):
                 _wait(sock, select.POLLOUT, self.timeout)
             except ssl.SSLWantReadError:  # TLS: the peer's records must be read first

@@ -124,6 +124,29 @@ def stop_process(process: subprocess.Popen[bytes], timeout: float) -> None:
             process.wait()
 
 
+@dataclass(frozen=True)
+class TcpRow:
+    """The server's end of one loopback connection, from /proc/net/tcp (Linux)."""
+
+    state: str  # hex, as the kernel writes it: "01" is ESTABLISHED
+    send_queue: int  # bytes written but not yet acknowledged by the client
+
+
+def server_side_tcp(server_port: int, client_port: int) -> TcpRow | None:
+    """The TCP state and send queue of the server's end of one loopback connection."""
+    with open("/proc/net/tcp") as table:
+        next(table)
+        for row in table:
+            fields = row.split()
+            local, remote = fields[1], fields[2]
+            if (
+                int(local.split(":")[1], 16) == server_port
+                and int(remote.split(":")[1], 16) == client_port
+            ):
+                return TcpRow(fields[3], int(fields[4].split(":")[0], 16))
+    return None
+
+
 def read_to_close(sock: socket.socket) -> bytes:
     """Everything the server sends until it closes (a reset ends it as a close does)."""
     chunks = []

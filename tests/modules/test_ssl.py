@@ -6,6 +6,7 @@ each run; clients are Python's ssl module, http.client and curl.
 from __future__ import annotations
 
 import http.client
+import os
 import socket
 import ssl
 import subprocess
@@ -20,6 +21,7 @@ from tests.harness.master import get, master
 from tests.harness.server import ServerRoot, free_port, raw_exchange, running_server, wait_until
 
 NAMES = ("a.test", "b.test", "old.test")
+LARGE = 3 * 1024 * 1024 + 7  # beyond the socket buffers, so the TLS writes wait for the client
 
 
 def make_certificates(directory: Path) -> None:
@@ -48,6 +50,7 @@ def config(root: ServerRoot, tls: int, tls13: int) -> str:
         [
             "DirectoryIndex index.html",
             "LogLevel info",
+            "EnableSendfile On",
             f"Listen 127.0.0.1:{tls}",
             f"Listen 127.0.0.1:{tls13}",
             "Header set X-HTTPS %{HTTPS}e",
@@ -72,6 +75,8 @@ def prepare(root: ServerRoot, certs: Path, mpm_modules: tuple[str, ...] = ()) ->
         (root.htdocs / name / "dir").mkdir(parents=True)
         (root.htdocs / name / "index.html").write_text(f"{name}\n")
     (root.htdocs / "index.html").write_text("plain\n")
+    (root.htdocs / "a.test" / "big.bin").write_bytes(os.urandom(LARGE))
+    (root.htdocs / "big.bin").write_bytes(os.urandom(LARGE))
     tls, tls13 = free_port(), free_port()
     modules = ("ssl", "dir", "headers", *mpm_modules)
     root.write_config(config(root, tls, tls13), modules=modules)
@@ -92,13 +97,19 @@ def client_context(certs: Path, name: str) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=str(certs / f"{name}.crt"))
 
 
-def https_get(port: int, name: str, certs: Path, path: str = "/") -> http.client.HTTPResponse:
+def https_connection(port: int, name: str, certs: Path) -> http.client.HTTPSConnection:
+    """A keep-alive HTTPS connection to NAME (SNI and certificate check) on 127.0.0.1:PORT."""
     connection = http.client.HTTPSConnection(
         name, port, context=client_context(certs, name), timeout=10
     )
     connection._create_connection = (  # type: ignore[attr-defined]
         lambda address, *args, **kw: socket.create_connection(("127.0.0.1", port), *args, **kw)
     )
+    return connection
+
+
+def https_get(port: int, name: str, certs: Path, path: str = "/") -> http.client.HTTPResponse:
+    connection = https_connection(port, name, certs)
     connection.request("GET", path)
     response = connection.getresponse()
     response.read()
@@ -118,6 +129,27 @@ def test_plain_and_https_side_by_side(server: tuple[ServerRoot, int, int], certs
     assert answer == (200, b"plain\n", "(null)")  # mod_headers' rendering of an unset variable
     secure = https_get(tls, "a.test", certs)
     assert (secure.status, secure.getheader("X-HTTPS")) == (200, "on")
+
+
+def test_a_large_file_with_sendfile_on_is_exact_over_https_and_plain(
+    server: tuple[ServerRoot, int, int], certs: Path
+) -> None:
+    """No sendfile on a TLS socket: the file is read and written through it, the head first;
+    beside it the plain listener sends the same kind of file by sendfile."""
+    root, tls, _ = server
+    secure = https_connection(tls, "a.test", certs)
+    plain = http.client.HTTPConnection("127.0.0.1", root.port, timeout=10)
+    for connection, path in ((secure, root.htdocs / "a.test"), (plain, root.htdocs)):
+        try:
+            for headers in ({}, {"Range": "bytes=100-2000000"}):
+                connection.request("GET", "/big.bin", headers=headers)
+                response = connection.getresponse()
+                expected = (path / "big.bin").read_bytes()
+                assert response.read() == (expected[100:2000001] if headers else expected)
+            connection.request("GET", "/")  # the same connection, kept alive, after the file
+            assert connection.getresponse().read() == (path / "index.html").read_bytes()
+        finally:
+            connection.close()
 
 
 def test_sni_picks_the_vhost_and_its_certificate(
@@ -205,18 +237,15 @@ def test_the_master_serves_https_under_every_mpm(tmp_path: Path, certs: Path, mp
     with master(root):
         assert https_get(tls, "a.test", certs).status == 200
         assert https_get(tls, "b.test", certs).status == 200
-        connection = http.client.HTTPSConnection(
-            "a.test", tls, context=client_context(certs, "a.test"), timeout=10
-        )
-        connection._create_connection = (  # type: ignore[attr-defined]
-            lambda address, *args, **kw: socket.create_connection(("127.0.0.1", tls), *args, **kw)
-        )
+        connection = https_connection(tls, "a.test", certs)
         bodies = []
         for _ in range(3):  # one TLS connection, kept alive across requests
             connection.request("GET", "/")
             response = connection.getresponse()
             bodies.append(response.read())
             assert response.getheader("Connection") == "Keep-Alive"
+        connection.request("GET", "/big.bin")  # EnableSendfile On: read and written over TLS
+        assert connection.getresponse().read() == (root.htdocs / "a.test" / "big.bin").read_bytes()
         connection.close()
         assert bodies == [b"a.test\n"] * 3
         assert get(root.port, "/index.html") == 200  # the plain listener beside it

@@ -30,6 +30,7 @@ from tests.harness.server import (
     raw_exchange,
     read_to_close,
     running_server,
+    server_side_tcp,
     status_of,
     wait_until,
 )
@@ -159,9 +160,13 @@ def test_server_still_serves_after_the_timeouts(timed: ServerRoot) -> None:
 def plain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerRoot]:
     root = ServerRoot(tmp_path_factory.mktemp("plain-timeout"))
     (root.htdocs / "index.html").write_text("hello\n")
-    with open(root.htdocs / "big.bin", "wb") as handle:
-        handle.truncate(16 * 1024 * 1024)  # sparse: 16 MiB of zeros, far beyond socket buffers
-    root.write_config("LogLevel info\nTimeout 1\n")
+    (root.htdocs / "zerocopy").mkdir()
+    for path in (root.htdocs / "big.bin", root.htdocs / "zerocopy" / "big.bin"):
+        with open(path, "wb") as handle:
+            handle.truncate(16 * 1024 * 1024)  # sparse: 16 MiB of zeros, beyond socket buffers
+    root.write_config(
+        "LogLevel info\nTimeout 1\n<Directory htdocs/zerocopy>\nEnableSendfile On\n</Directory>\n"
+    )
     with running_server(root):
         yield root
 
@@ -182,27 +187,18 @@ def test_without_reqtimeout_a_slow_body_gets_408(plain: ServerRoot) -> None:
 
 
 def _server_side_state(server_port: int, client_port: int) -> str | None:
-    """The TCP state (hex, /proc/net/tcp) of the server's end of one loopback connection."""
-    with open("/proc/net/tcp") as table:
-        next(table)
-        for row in table:
-            fields = row.split()
-            local, remote, state = fields[1], fields[2], fields[3]
-            if (
-                int(local.split(":")[1], 16) == server_port
-                and int(remote.split(":")[1], 16) == client_port
-            ):
-                return state
-    return None
+    row = server_side_tcp(server_port, client_port)
+    return row.state if row else None
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/net/tcp"), reason="needs Linux /proc/net/tcp")
-def test_a_client_that_stops_reading_is_dropped_after_timeout(plain: ServerRoot) -> None:
+@pytest.mark.parametrize("path", ["/big.bin", "/zerocopy/big.bin"])  # read-write, sendfile
+def test_a_client_that_stops_reading_is_dropped_after_timeout(plain: ServerRoot, path: str) -> None:
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     try:
         sock.connect(("127.0.0.1", plain.port))
-        sock.sendall(b"GET /big.bin HTTP/1.1\r\nHost: a\r\n\r\n")
+        sock.sendall(b"GET %s HTTP/1.1\r\nHost: a\r\n\r\n" % path.encode())
         client_port = sock.getsockname()[1]
         established = "01"
         assert wait_until(lambda: _server_side_state(plain.port, client_port) == established)
