@@ -97,7 +97,16 @@ def _owner(request: Any, group: bool) -> str:
 
 
 def _document_root(request: Any) -> str:
-    return str(request.notes.get("document_root") or request.server.get("DocumentRoot") or "")
+    """ap_document_root, as the CGI environment's DOCUMENT_ROOT (absolute, no trailing /)."""
+    from pyhttpd.http.cgi_env import document_root
+
+    return document_root(request)
+
+
+def _context_document_root(request: Any) -> str:
+    from pyhttpd.http.cgi_env import CONTEXT_ROOT_NOTE
+
+    return str(request.notes.get(CONTEXT_ROOT_NOTE) or _document_root(request))
 
 
 def _software(request: Any) -> str:
@@ -169,7 +178,7 @@ VARIABLES: dict[str, Variable] = {
     "CONN_LOG_ID": lambda context: "",
     "CONN_REMOTE_ADDR": _from_request(lambda r: r.notes.get("remoteip_peer") or client_ip(r)),
     "CONTEXT_PREFIX": lambda context: "",
-    "CONTEXT_DOCUMENT_ROOT": _from_request(_document_root),
+    "CONTEXT_DOCUMENT_ROOT": _from_request(_context_document_root),
     "TIME_YEAR": _clock("%Y"),
     "TIME_MON": _clock("%m"),
     "TIME_DAY": _clock("%d"),

@@ -195,6 +195,19 @@ def test_backreferences_come_from_the_last_successful_match() -> None:
     assert matched and match is not None and match.group(1) == "curl"
 
 
+def test_document_root_is_ap_document_root() -> None:
+    """Absolute (relative to ServerRoot) and without its trailing slash, as CGI's; an Alias's
+    directory is CONTEXT_DOCUMENT_ROOT."""
+    config = SimpleNamespace(server_root="/srv")
+    server = {"DocumentRoot": "www/"}
+    assert check("%{DOCUMENT_ROOT} == '/srv/www'", server=server, config=config)
+    assert check("%{CONTEXT_DOCUMENT_ROOT} == '/srv/www'", server=server, config=config)
+    notes = {"context_document_root": "/usr/lib/cgi-bin/"}
+    assert check(
+        "%{CONTEXT_DOCUMENT_ROOT} == '/usr/lib/cgi-bin/'", server=server, config=config, notes=notes
+    )
+
+
 def test_time_variables_are_local_time_digits() -> None:
     request = fake_request()
     stamp = render(parse_string("%{TIME}"), request)
