@@ -298,6 +298,11 @@ def _load_or_exit(
     return config
 
 
+def _default_config_file() -> str:
+    """The config file read when -f is absent: $PYHTTPD_CONFIG, else conf/httpd.conf."""
+    return os.environ.get(CONFIG_ENV) or reports.DEFAULT_CONFIG_FILE
+
+
 def _compile_settings(
     root: str, config_file: str, defines: set[str], before: tuple[str, ...], after: tuple[str, ...]
 ) -> int:
@@ -306,9 +311,9 @@ def _compile_settings(
         config = _load(root, config_file, defines, before, after)
     except (ConfigError, StartupError) as error:
         err([str(error)])
-        out(reports.compile_settings("", root))
+        out(reports.compile_settings("", root, _default_config_file()))
         return 1
-    out(reports.compile_settings(config.mpm, root))
+    out(reports.compile_settings(config.mpm, root, _default_config_file()))
     return 0
 
 

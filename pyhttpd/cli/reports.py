@@ -34,8 +34,13 @@ def version_lines() -> list[str]:
     return [f"Server version: {SERVER_VERSION}", f"Server built:   {SERVER_BUILT}"]
 
 
-def compile_settings(mpm: str, server_root: str) -> list[str]:
-    """`-V`: version, architecture, MPM and its nature, then the ` -D` build lines."""
+def compile_settings(
+    mpm: str, server_root: str, config_file: str = DEFAULT_CONFIG_FILE
+) -> list[str]:
+    """`-V`: version, architecture, MPM and its nature, then the ` -D` build lines.
+
+    HTTPD_ROOT and SERVER_CONFIG_FILE are the defaults this installation starts with (what
+    Apache has compiled in; the installed launchers set them), not what -d or -f name."""
     threaded, forked = MPM_TRAITS.get(mpm, ("", ""))
     lines = version_lines() + [
         f"Server's Module Magic Number: 20120211:142 (pyhttpd, Python {platform.python_version()})",
@@ -55,7 +60,7 @@ def compile_settings(mpm: str, server_root: str) -> list[str]:
         ' -D DEFAULT_SCOREBOARD="logs/apache_runtime_status"',
         f' -D DEFAULT_ERRORLOG="{DEFAULT_ERRORLOG}"',
         ' -D AP_TYPES_CONFIG_FILE="conf/mime.types"',
-        f' -D SERVER_CONFIG_FILE="{DEFAULT_CONFIG_FILE}"',
+        f' -D SERVER_CONFIG_FILE="{config_file}"',
     ]
     return lines
 

@@ -173,6 +173,17 @@ def test_compile_settings_name_the_mpm(root: Path, mpm: str, threaded: str, fork
     assert any(line.startswith(' -D SERVER_CONFIG_FILE="') for line in lines)
 
 
+def test_compile_settings_name_the_installed_config_file(root: Path) -> None:
+    """The installed launcher sets $PYHTTPD_CONFIG as Debian compiles SERVER_CONFIG_FILE in."""
+    path = write(root, "ServerName x\n")
+    env = {**os.environ, "PYTHONPATH": str(REPO), "PYHTTPD_CONFIG": str(path)}
+    argv = [sys.executable, "-m", "pyhttpd", "-d", str(root), "-V"]
+    result = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=root, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert f' -D SERVER_CONFIG_FILE="{path}"' in result.stdout.splitlines()
+    assert ' -D SERVER_CONFIG_FILE="conf/httpd.conf"' in run(root, "-V").stdout.splitlines()
+
+
 def test_compile_settings_on_a_broken_config(root: Path) -> None:
     path = write(root, "</IfModule>\n" + mpm_line("event"), mpm=None)
     result = run(root, "-V")
