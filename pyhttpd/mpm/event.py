@@ -5,6 +5,8 @@ Directive table and start-up corrections on top; the child (`child_main`) at the
 
 from __future__ import annotations
 
+import enum
+import os
 import queue
 import select
 import selectors
@@ -28,8 +30,6 @@ from pyhttpd.mpm.threads import (
     run_child,
 )
 from pyhttpd.scoreboard import WorkerSlot, WorkerState
-
-QUICK_REUSE = 0.002  # seconds a worker waits for a connection's next request before parking it
 
 DIRECTIVES = (
     *process_rows(
@@ -64,9 +64,12 @@ MODULE = Module(
 #                    deadline goes to a worker for the engine's answer (408 or a silent close); an
 #                    expired parked connection is closed. It alone counts the open connections,
 #                    writes the scoreboard counters and decides whether to accept.
-#   worker threads   serve_until_idle: serve what the connection has; while no job is queued,
-#                    wait up to QUICK_REUSE for its next request and serve that too; then
-#                    hand it back (IDLE or CLOSE) through the returns queue and wake the listener.
+#   worker threads   serve_until_idle: serve what the connection has; then, while no job waits
+#                    for a thread, hold the connection for its next request (up to its
+#                    KeepAliveTimeout, counting as an available worker) and serve that too; a job
+#                    queued meanwhile releases a holder (WorkerPool's release pipe). Then hand
+#                    it back (IDLE: park it, or CLOSE) through the returns queue and wake the
+#                    listener.
 
 
 class EventListener(Listener):
@@ -78,7 +81,8 @@ class EventListener(Listener):
         self.parked: dict[Connection, float] = {}  # -> deadline, oldest first
         self.reading: dict[Connection, float] = {}  # head being read -> its deadline
         self.next_head_deadline = float("inf")  # at most the earliest of `reading`
-        self.returns: queue.SimpleQueue[tuple[socket.socket, Connection | None, Outcome]] = (
+        # (socket, connection, outcome, keep-alive deadline of an IDLE one) from the workers
+        self.returns: queue.SimpleQueue[tuple[socket.socket, Connection | None, Outcome, float]] = (
             queue.SimpleQueue()
         )
         self.limited = False  # stopped accepting at the AsyncRequestWorkerFactor limit
@@ -136,11 +140,11 @@ class EventListener(Listener):
     def tick(self) -> None:
         while True:
             try:
-                sock, connection, outcome = self.returns.get_nowait()
+                sock, connection, outcome, deadline = self.returns.get_nowait()
             except queue.Empty:
                 break
             if outcome is Outcome.IDLE and connection is not None:
-                self.park(connection)
+                self.park(connection, deadline)
             else:
                 self.open -= 1  # the worker closed it
         now = time.monotonic()
@@ -158,12 +162,13 @@ class EventListener(Listener):
                     self.stop_reading(connection)
                     self.pool.submit(ExpiredHead(connection))  # the engine answers, then closes
             self.next_head_deadline = min(self.reading.values(), default=float("inf"))
-        counters = (self.open, len(self.parked))
+        # keep-alive connections: parked here, or held by a worker waiting for their next request
+        counters = (self.open, len(self.parked) + self.pool.holding)
         if counters != self._counters:
             self._counters = counters
-            self.process.set_counters(connections=self.open, keep_alive=len(self.parked))
+            self.process.set_counters(connections=counters[0], keep_alive=counters[1])
 
-    def park(self, connection: Connection) -> None:
+    def park(self, connection: Connection, deadline: float) -> None:
         if self.stop is not Stop.NONE:
             self.close(connection.sock)
             return
@@ -171,7 +176,7 @@ class EventListener(Listener):
         if pending is not None and pending():  # TLS bytes already decrypted: no readable event
             self.read_head(connection)
             return
-        self.parked[connection] = time.monotonic() + self.keep_alive
+        self.parked[connection] = deadline
         self.selector.register(
             connection.sock, selectors.EVENT_READ, lambda: self.readable(connection)
         )
@@ -260,12 +265,13 @@ def serve_until_idle(job: object, slot: WorkerSlot, listener: EventListener) -> 
         assert isinstance(job, socket.socket)
         served = run_pre_connection(job, listener.context.generation.hooks)  # mod_ssl's handshake
         if served is None:  # closed by the failed hook
-            listener.returns.put((job, None, Outcome.CLOSE))
+            listener.returns.put((job, None, Outcome.CLOSE, 0.0))
             listener.wake.wake()
             return None
         sock = served
         connection = open_connection(sock, listener)
     outcome = Outcome.CLOSE
+    deadline = 0.0  # an IDLE connection's KeepAliveTimeout, when it is handed back
     try:
         if connection is not None:
             connection.observer = SlotObserver(slot)
@@ -274,41 +280,75 @@ def serve_until_idle(job: object, slot: WorkerSlot, listener: EventListener) -> 
                 outcome = connection.expire_head()
             else:
                 outcome = connection.serve(until_idle=True)
-                while outcome is Outcome.IDLE and _next_request_soon(connection, slot, listener):
+                while outcome is Outcome.IDLE:
+                    deadline = time.monotonic() + listener.keep_alive
+                    slot.set_state(WorkerState.READY)  # available: a job takes this thread over
+                    held = _hold(connection, deadline, listener)
+                    if held is not Held.READY:
+                        outcome = Outcome.IDLE if held is Held.RELEASED else Outcome.CLOSE
+                        break
                     slot.set_state(WorkerState.BUSY_READ)
                     outcome = connection.serve(until_idle=True)
     except BaseException:
-        listener.returns.put((sock, None, Outcome.CLOSE))  # never lose the count
+        listener.returns.put((sock, None, Outcome.CLOSE, 0.0))  # never lose the count
         sock.close()
         raise
     if outcome is Outcome.CLOSE:
         sock.close()
 
     def handback() -> None:
-        listener.returns.put((sock, connection, outcome))
+        listener.returns.put((sock, connection, outcome, deadline))
         listener.wake.wake()
 
     return handback
 
 
-def _next_request_soon(connection: Connection, slot: WorkerSlot, listener: EventListener) -> bool:
-    """Whether to serve this connection's next request here instead of parking it: only while
-    no job waits in the pool's queue, and only if the request arrives within QUICK_REUSE (a job
-    queued meanwhile waits at most that long). A client that sends its next request as soon as it has read the answer
-    then skips the listener's round trip (two thread hand-offs, a selector registration); an
-    idle one is parked after at most QUICK_REUSE, holding no thread."""
-    if listener.pool.available < 0 or listener.stopping.is_set:
-        return False
+class Held(enum.Enum):
+    READY = "ready"  # the next request arrived: serve it here
+    RELEASED = "released"  # a job needs this thread: park the connection
+    CLOSE = "close"  # KeepAliveTimeout passed, the client left, or the child is stopping
+
+
+def _hold(connection: Connection, deadline: float, listener: EventListener) -> Held:
+    """Worker thread: wait here for the connection's next request instead of parking it, as
+    long as no job waits for a thread (the holder counts as available; a job queued meanwhile
+    releases it). A client that sends its next request as soon as it has its answer then
+    skips the listener's round trip (two thread hand-offs, a selector registration, the head
+    read in another thread); when threads run short, connections are parked as before."""
     sock = connection.sock
     pending = getattr(sock, "pending", None)
-    if pending is not None and pending():
-        return True
-    slot.set_state(WorkerState.BUSY_KEEPALIVE)
+    if pending is not None and pending():  # TLS bytes already decrypted: no readable event
+        return Held.READY
+    pool = listener.pool
+    if listener.stopping.is_set or not pool.hold_begin():
+        return Held.RELEASED
     try:
-        readable, _, _ = select.select([sock], [], [], QUICK_REUSE)
+        poller = select.poll()
+        poller.register(sock, select.POLLIN)
+        poller.register(pool.release_fd, select.POLLIN)
+        poller.register(listener.stopping.read_fd, select.POLLIN)
+        while (left := deadline - time.monotonic()) > 0:
+            ready = {fd for fd, _ in poller.poll(left * 1000)}
+            if sock.fileno() in ready:
+                return Held.READY
+            if listener.stopping.read_fd in ready:
+                return Held.CLOSE
+            if pool.release_fd in ready and _take_release(pool.release_fd):
+                if pool.release_wanted():
+                    return Held.RELEASED
+        return Held.CLOSE
     except (OSError, ValueError):
+        return Held.CLOSE
+    finally:
+        pool.hold_end()
+
+
+def _take_release(fd: int) -> bool:
+    """One release byte, if another holder did not take it first."""
+    try:
+        return bool(os.read(fd, 1))
+    except BlockingIOError:
         return False
-    return bool(readable)
 
 
 def child_main(context: ChildContext) -> int:

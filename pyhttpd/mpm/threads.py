@@ -28,6 +28,7 @@ mutex between worker children (Apache's is for several Listen sockets); the herd
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import os
 import queue
@@ -128,8 +129,14 @@ def open_connection(sock: socket.socket, listener: Listener) -> Connection | Non
 
 
 class WorkerPool:
-    """ThreadsPerChild threads fed by one queue. `available` counts READY threads minus queued
-    jobs: the listener's semaphore (it goes negative when event queues more than it has)."""
+    """ThreadsPerChild threads fed by one queue. `available` counts READY threads (and event's
+    holding ones) minus queued jobs: the listener's semaphore (it goes negative when event
+    queues more than it has).
+
+    Holding (event): a worker that finished a request may keep waiting for its connection's
+    next one while it has nothing else to do; it counts as available, and a job queued while
+    no thread waits for one releases a holder through the release pipe (one byte per job).
+    """
 
     def __init__(self, context: ChildContext, run_job: RunJob, wake: WakePipe) -> None:
         self.context = context
@@ -139,6 +146,10 @@ class WorkerPool:
         self._lock = threading.Lock()
         self._available = 0
         self.outstanding = 0  # jobs submitted and not yet finished
+        self._waiting = 0  # threads blocked on the queue
+        self._queued = 0  # jobs in the queue (stop sentinels aside)
+        self._holding = 0
+        self.release_fd, self._release_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         count = int(context.generation.config.get("ThreadsPerChild"))
         self.slots = [context.scoreboard.worker(context.slot, i) for i in range(count)]
         for slot in self.slots:
@@ -161,11 +172,40 @@ class WorkerPool:
             thread.start()
 
     def submit(self, job: object) -> None:
-        """Listener thread: queue a job (never blocks)."""
+        """Listener thread: queue a job (never blocks); release a holder if no thread waits."""
         with self._lock:
             self._available -= 1
             self.outstanding += 1
+            self._queued += 1
+            release = self._holding > 0 and self._queued > self._waiting
         self._jobs.put(job)
+        if release:
+            with contextlib.suppress(BlockingIOError):  # a full pipe has releases enough
+                os.write(self._release_w, b"\0")
+
+    @property
+    def holding(self) -> int:
+        """Threads holding a keep-alive connection for its next request (event)."""
+        return self._holding
+
+    def hold_begin(self) -> bool:
+        """Worker thread: start holding a connection, unless a job waits for a thread."""
+        with self._lock:
+            if self._queued > self._waiting:
+                return False
+            self._holding += 1
+            self._available += 1
+            return True
+
+    def hold_end(self) -> None:
+        with self._lock:
+            self._holding -= 1
+            self._available -= 1
+
+    def release_wanted(self) -> bool:
+        """A holder that read a release byte: is a job still waiting for a thread?"""
+        with self._lock:
+            return self._queued > self._waiting
 
     def stop(self, timeout: float | None = None) -> None:
         """Listener thread: let every worker finish its job and exit; wait for them."""
@@ -187,7 +227,13 @@ class WorkerPool:
             self._wake.wake()
             if handback is not None:
                 handback()
+            with self._lock:
+                self._waiting += 1
             job = self._jobs.get()
+            with self._lock:
+                self._waiting -= 1
+                if job is not None:
+                    self._queued -= 1
             if job is None:
                 break
             handback = None
