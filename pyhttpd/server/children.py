@@ -13,6 +13,7 @@ from __future__ import annotations
 import gc
 import grp
 import importlib
+import linecache
 import os
 import pwd
 import signal
@@ -108,7 +109,10 @@ def freeze_heap() -> None:
     object left to the collector's permanent generation (gc.freeze), so that the children's
     collections never walk -- and so never copy -- the pages they share with the master. Without
     it each child's first full collection turns most of its inherited heap private (~9 MiB).
-    The previous generation's objects are unfrozen first, so that a restart can free them."""
+    The previous generation's objects are unfrozen first, so that a restart can free them.
+    linecache's lines go first: pyparsing reads its whole core.py into it (~0.6 MiB) when a
+    grammar is built, to name a line in a message no server prints."""
+    linecache.clearcache()
     gc.unfreeze()
     gc.collect()
     gc.freeze()
