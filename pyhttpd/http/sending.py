@@ -12,11 +12,11 @@ from __future__ import annotations
 import os
 import select
 import socket
-import ssl
 from collections.abc import Callable
 
 from pyhttpd.http.messages import Headers
 from pyhttpd.http.request import Body, FileBody, Request, StreamAborted, StreamBody
+from pyhttpd.http.tls_errors import want_read, want_write
 
 SMALL_BODY = 64 * 1024  # a file this small goes out in the head's send
 FILE_CHUNK = 256 * 1024  # read-and-write step when EnableSendfile is Off
@@ -121,9 +121,9 @@ class Sender:
         while view:
             try:
                 view = view[sock.send(view) :]
-            except (BlockingIOError, ssl.SSLWantWriteError):
+            except (BlockingIOError, want_write()):
                 _wait(sock, select.POLLOUT, self.timeout)
-            except ssl.SSLWantReadError:  # TLS: the peer's records must be read first
+            except want_read():  # TLS: the peer's records must be read first
                 _wait(sock, select.POLLIN, self.timeout)
 
 
