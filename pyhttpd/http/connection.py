@@ -32,7 +32,6 @@ import itertools
 import re
 import select
 import socket
-import ssl
 import time
 import traceback
 from collections.abc import Callable
@@ -53,6 +52,7 @@ from pyhttpd.http.phases import Phase, process_request
 from pyhttpd.http.request import FileBody, Request, StreamAborted, StreamBody
 from pyhttpd.http.responses import error_document, error_page
 from pyhttpd.http.sending import Sender
+from pyhttpd.http.tls_errors import want_read, want_write
 from pyhttpd.http.uri import parse_target
 from pyhttpd.http.writer import response_head
 
@@ -603,9 +603,9 @@ def _receive(sock: socket.socket, wait: float) -> bytes:
     while True:
         try:
             return sock.recv(RECV_SIZE)
-        except (BlockingIOError, ssl.SSLWantReadError):
+        except (BlockingIOError, want_read()):
             events = select.POLLIN
-        except ssl.SSLWantWriteError:  # TLS: a record of ours must go out first
+        except want_write():  # TLS: a record of ours must go out first
             events = select.POLLOUT
         now = time.monotonic()
         deadline = now + wait if deadline is None else deadline

@@ -12,7 +12,6 @@ Runs in the event child's listener thread; knows nothing of the MPM.
 from __future__ import annotations
 
 import socket
-import ssl
 import time
 
 from pyhttpd.errors import HttpError
@@ -21,6 +20,7 @@ from pyhttpd.http.deadlines import Deadline, ReadTimeouts, start
 from pyhttpd.http.framing import BodyKind, body_framing
 from pyhttpd.http.messages import RequestHead
 from pyhttpd.http.parser import Limits, parse_head
+from pyhttpd.http.tls_errors import want_read
 
 RECV_SIZE = 65536
 PREREAD_BODY = 64 * 1024  # body bytes the listener reads before a worker takes over
@@ -67,7 +67,7 @@ class ListenerFeed:
             while True:
                 try:
                     data = self.sock.recv(RECV_SIZE)
-                except (BlockingIOError, InterruptedError, ssl.SSLWantReadError):
+                except (BlockingIOError, InterruptedError, want_read()):
                     break  # all there is for now (a TLS record may still be incomplete)
                 if not data:
                     ended = True

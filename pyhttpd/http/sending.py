@@ -15,11 +15,11 @@ import errno
 import os
 import select
 import socket
-import ssl
 from collections.abc import Callable
 
 from pyhttpd.http.messages import Headers
 from pyhttpd.http.request import Body, FileBody, Request, StreamAborted, StreamBody
+from pyhttpd.http.tls_errors import is_tls, want_read, want_write
 
 SMALL_BODY = 64 * 1024  # a file this small goes out in the head's send
 FILE_CHUNK = 256 * 1024  # read-and-write step when EnableSendfile is Off
@@ -90,7 +90,7 @@ class Sender:
         try:
             if body.length <= SMALL_BODY:  # one pread, in the head's send
                 self.send_bytes(wire + os.pread(fd, body.length, body.offset))
-            elif body.sendfile and not isinstance(self.sock, ssl.SSLSocket):
+            elif body.sendfile and not is_tls(self.sock):
                 self._sendfile(wire, fd, body.offset, body.length)
             else:  # EnableSendfile Off (Apache's default), or TLS: read and write
                 self._copy(wire, fd, body.offset, body.length)
@@ -146,9 +146,9 @@ class Sender:
         while view:
             try:
                 view = view[sock.send(view, flags) :]
-            except (BlockingIOError, ssl.SSLWantWriteError):
+            except (BlockingIOError, want_write()):
                 _wait(sock, select.POLLOUT, self.timeout)
-            except ssl.SSLWantReadError:  # TLS: the peer's records must be read first
+            except want_read():  # TLS: the peer's records must be read first
                 _wait(sock, select.POLLIN, self.timeout)
 
 

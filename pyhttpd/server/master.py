@@ -149,6 +149,7 @@ class Master:
         if self.ids is not None:  # children open it themselves after switching User / Group
             os.fchown(fd, *self.ids)
         os.close(fd)
+        children.freeze_heap()
 
     def _notify_ready(self, status: str = "") -> None:
         text = status or f"serving (generation {self.running_generation}, {self._mpm} MPM)"
