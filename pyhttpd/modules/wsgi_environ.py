@@ -126,8 +126,7 @@ class ErrorStream:
     the error log one whole line at a time, tagged [wsgi:error], as mod_wsgi's Log object does.
     `log` writes one line: with the request's client for wsgi.errors, without for sys.stdout."""
 
-    lock = threading.Lock()  # sys.stdout is shared by the threads of a child; held briefly
-    __slots__ = ("log", "pending")
+    lock = threading.Lock()  # one for all: sys.stdout is shared by the threads; held briefly
 
     def __init__(self, log: Callable[[str], None]) -> None:
         self.log = log
