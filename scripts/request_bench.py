@@ -73,7 +73,7 @@ def write_root(root: Path, port: int = 8080) -> Path:
 
 def write_wsgi_root(root: Path, port: int = 8080) -> Path:
     """A ServerRoot in `root` as the bench writes pyhttpd's for its WSGI row (worker MPM)."""
-    sys.path.insert(0, str(REPO))
+    sys.path.append(str(REPO))  # after PYTHONPATH: a tree given there stays the one measured
     from scripts.bench import tuning
 
     (root / "htdocs").mkdir(parents=True, exist_ok=True)
