@@ -1,16 +1,16 @@
 """wsgi_module's response side: start_response, write(), wsgi.file_wrapper and the body they make.
 
-PEP 3333's rules: start_response takes a status string and a list of (name, value) str pairs
-(no hop-by-hop fields, no control characters; each distinct status line and pair is checked
-once per process); a second call needs exc_info, and exc_info is
-re-raised once the headers are out. The headers count as sent at the first non-empty body chunk,
-so `respond` pulls that chunk in the handler, where the status and headers can still change,
-and hands the rest to the engine as a StreamBody that streams as the application yields. A list
-or tuple (the "hello" case) becomes one bytes body (a list of one bytes: that bytes object), cut
-to its Content-Length or streamed when shorter (the connection then closes); a FileWrapper around a
-regular file becomes a FileBody, which the engine sends with sendfile when EnableSendfile is On.
-The iterable's close() is always called once. Helper of mod_wsgi.py (not a module); runs in the
-thread serving the request (and the engine's, for the streamed rest).
+PEP 3333's rules: start_response takes a status string and a list of (name, value) str pairs (no
+hop-by-hop fields, no control characters; each distinct status line and pair is checked once per
+process); a second call needs exc_info, and exc_info is re-raised once the headers are out. The
+headers count as sent at the first non-empty body chunk, so `respond` pulls that chunk in the
+handler, where the status and headers can still change, and hands the rest to the engine as a
+StreamBody that streams as the application yields. A list or tuple (the "hello" case) becomes one
+bytes body (a list of one bytes: that bytes object), cut to its Content-Length or streamed when
+shorter (the connection then closes); a FileWrapper around a regular file becomes a FileBody, which
+the engine sends with sendfile when EnableSendfile is On. The iterable's close() is always called
+once. Helper of mod_wsgi.py (not a module); runs in the thread serving the request (and the
+engine's, for the streamed rest).
 """
 
 from __future__ import annotations
