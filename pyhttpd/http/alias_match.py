@@ -11,6 +11,13 @@ import re
 
 def alias_matches(uri: str, fake: str) -> int:
     """mod_alias's prefix test: runs of '/' match runs of '/'; returns the matched length or 0."""
+    if "//" not in uri and "//" not in fake:  # every run is one '/': a plain prefix test
+        if not uri.startswith(fake):
+            return 0
+        end = len(fake)
+        if fake and fake[-1] != "/" and end < len(uri) and uri[end] != "/":
+            return 0
+        return end
     a = u = 0
     while a < len(fake):
         if fake[a] == "/":

@@ -7,14 +7,18 @@ document-root and script variables. A header whose name holds anything but lette
 '-' is not exported, as in Apache. The context notes are what mod_alias records when an alias
 maps the URL (Apache's ap_set_context_info); without them the context is the DocumentRoot.
 
-Shared by every module that runs a script the CGI way: mod_cgi, and mod_wsgi for its environ. Reads the Request and
-this process's PATH only; runs in the thread serving the request.
+Shared by every module that runs a script the CGI way: mod_cgi, and mod_wsgi for its environ.
+The variables that depend only on the server, the Host header and the listener are worked out
+once per server settings and copied (`site_variables`), each header name's variable once per
+process. Reads the Request and this process's PATH only; runs in the thread serving the request.
 """
 
 from __future__ import annotations
 
 import os
+from typing import Any
 
+from pyhttpd.config.model import Settings
 from pyhttpd.http.authn import AUTH_TYPE_NOTE, USER_NOTE
 from pyhttpd.http.redirect import server_name, server_port, signature, sub_request
 from pyhttpd.http.request import Request
@@ -49,42 +53,110 @@ def document_root(request: Request) -> str:
     return root.rstrip("/") or "/"
 
 
-def common_variables(request: Request, server_software: str) -> dict[str, str]:
-    """ap_add_common_vars: the request's environment, its headers, the server and the client."""
-    env = dict(request.environment)
-    exported: set[str] = set()
+_UNKNOWN = object()
+_LIMIT = 256  # entries of each table below; a full table starts again (client-chosen keys)
+# header name as sent -> (variable, whether a repeat joins with ", ") or None (not exported)
+_HEADER_RULES: dict[str, tuple[str, bool] | None] = {}
+
+
+def _header_rule(name: str) -> tuple[str, bool] | None:
+    lowered = name.lower()
+    if lowered == "content-type":
+        rule: tuple[str, bool] | None = ("CONTENT_TYPE", False)
+    elif lowered == "content-length":
+        rule = ("CONTENT_LENGTH", False)
+    elif lowered in _NOT_EXPORTED or (key := header_variable(name)) is None:
+        rule = None
+    else:
+        rule = (key, True)
+    if len(_HEADER_RULES) >= _LIMIT:
+        _HEADER_RULES.clear()
+    _HEADER_RULES[name] = rule
+    return rule
+
+
+def add_header_variables(env: dict[str, str], request: Request) -> None:
+    """HTTP_* for the request's headers (a repeated one joined with ", "), CONTENT_TYPE and
+    CONTENT_LENGTH (the last one wins); each name's variable is worked out once per process."""
+    rules, joined = _HEADER_RULES, {}
     for name, value in request.head.headers:
-        lowered = name.lower()
-        if lowered == "content-type":
-            env["CONTENT_TYPE"] = value
-        elif lowered == "content-length":
-            env["CONTENT_LENGTH"] = value
-        elif lowered not in _NOT_EXPORTED and (key := header_variable(name)):
-            env[key] = f"{env[key]}, {value}" if key in exported else value
-            exported.add(key)
-    root = document_root(request)
-    env.update(
-        {
-            "PATH": os.environ.get("PATH", DEFAULT_PATH),
+        rule = rules.get(name, _UNKNOWN)
+        if rule is _UNKNOWN:
+            rule = _header_rule(name)
+        if rule is None:
+            continue
+        key, joins = rule  # type: ignore[misc]
+        if key in joined:
+            env[key] = f"{env[key]}, {value}"
+        else:
+            env[key] = value
+            if joins:
+                joined[key] = True
+
+
+def _site_table(server: Settings) -> dict[tuple[Any, ...], dict[str, str]]:
+    return {}
+
+
+def site_variables(request: Request, server_software: str) -> dict[str, str]:
+    """The server's variables, SERVER_SIGNATURE to SCRIPT_FILENAME in Apache's order, with "" for
+    the request's own (REMOTE_*, CONTEXT_*, SCRIPT_FILENAME), for the caller to fill in.
+
+    Everything they depend on is in the key (the server's settings own the table), so each
+    server name, port and signature is worked out once, not for every request."""
+    per_dir, host = request.per_dir, request.head.headers.get("Host")
+    key = (
+        per_dir.get("UseCanonicalName"),
+        per_dir.get("ServerSignature"),
+        host,
+        request.local[0],
+        request.notes.get("https"),
+        server_software,
+        request.config.server_root,
+    )
+    table = request.server.derived(_site_table)
+    found = table.get(key)
+    if found is None:
+        found = {
             "SERVER_SIGNATURE": signature(request, server_software),
             "SERVER_SOFTWARE": server_software,
             "SERVER_NAME": server_name(request),
             "SERVER_ADDR": request.local[0],
             "SERVER_PORT": str(server_port(request)),
-            "REMOTE_ADDR": request.client[0],
-            "DOCUMENT_ROOT": root,
+            "REMOTE_ADDR": "",
+            "DOCUMENT_ROOT": document_root(request),
             "REQUEST_SCHEME": "http",
-            "CONTEXT_PREFIX": str(request.notes.get(CONTEXT_PREFIX_NOTE, "")),
-            "CONTEXT_DOCUMENT_ROOT": str(request.notes.get(CONTEXT_ROOT_NOTE, root)),
+            "CONTEXT_PREFIX": "",
+            "CONTEXT_DOCUMENT_ROOT": "",
             "SERVER_ADMIN": str(request.server.get("ServerAdmin") or DEFAULT_ADMIN),
-            "SCRIPT_FILENAME": request.filename or "",
-            "REMOTE_PORT": str(request.client[1]),
+            "SCRIPT_FILENAME": "",
+            "REMOTE_PORT": "",
         }
-    )
-    user = request.notes.get(USER_NOTE)
+        if len(table) >= _LIMIT:
+            table.clear()
+        table[key] = found
+    return found
+
+
+def common_variables(request: Request, server_software: str, path: bool = True) -> dict[str, str]:
+    """ap_add_common_vars: the request's environment, its headers, the server and the client
+    (and PATH unless `path` is False: mod_wsgi leaves it out)."""
+    env = dict(request.environment)
+    add_header_variables(env, request)
+    if path:
+        env["PATH"] = os.environ.get("PATH", DEFAULT_PATH)
+    site = site_variables(request, server_software)
+    env.update(site)
+    notes = request.notes
+    env["REMOTE_ADDR"] = request.client[0]
+    env["CONTEXT_PREFIX"] = str(notes.get(CONTEXT_PREFIX_NOTE, ""))
+    env["CONTEXT_DOCUMENT_ROOT"] = str(notes.get(CONTEXT_ROOT_NOTE, site["DOCUMENT_ROOT"]))
+    env["SCRIPT_FILENAME"] = request.filename or ""
+    env["REMOTE_PORT"] = str(request.client[1])
+    user = notes.get(USER_NOTE)
     if user:
         env["REMOTE_USER"] = str(user)
-    kind = request.notes.get(AUTH_TYPE_NOTE)
+    kind = notes.get(AUTH_TYPE_NOTE)
     if kind:
         env["AUTH_TYPE"] = str(kind)
     return env

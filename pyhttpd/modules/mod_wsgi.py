@@ -33,6 +33,7 @@ from pyhttpd.config.directives import (
     Merge,
 )
 from pyhttpd.config.grammar import split_words
+from pyhttpd.config.model import Settings
 from pyhttpd.config.module import Module
 from pyhttpd.errors import DirectiveError
 from pyhttpd.http.alias_match import alias_matches, substitute
@@ -241,11 +242,15 @@ DIRECTIVES: tuple[DirectiveSpec, ...] = (
 # --- hooks ---------------------------------------------------------------------------------
 
 
+def _own_aliases(settings: Settings) -> tuple[ScriptAlias, ...]:
+    return tuple(settings.values.get("WSGIScriptAlias") or ())
+
+
 def _aliases(request: Request) -> tuple[ScriptAlias, ...]:
-    """The virtual host's aliases first, then the main server's (mod_wsgi's merge)."""
-    main = tuple(request.config.main.get("WSGIScriptAlias") or ())
-    own = tuple(request.vhost.settings.values.get("WSGIScriptAlias") or ()) if request.vhost else ()
-    return own + main
+    """The virtual host's aliases first, then the main server's (mod_wsgi's merge); each
+    server's own, as tuples, once per generation (Settings.derived)."""
+    main = request.config.main.derived(_own_aliases)
+    return request.vhost.settings.derived(_own_aliases) + main if request.vhost else main
 
 
 def translate(request: Request) -> int:

@@ -6,8 +6,10 @@ changes (Authorization under WSGIPassAuthorization On, SCRIPT_NAME and PATH_INFO
 script's file name ended, with doubled slashes collapsed as mod_wsgi does), then the
 variables SetEnv and friends left on the request, then `mod_wsgi.*` and `wsgi.*`. Strings are
 PEP 3333's native strings: the request's bytes decoded as latin-1. `ErrorStream` is wsgi.errors,
-writing whole lines to the error log. Helper of mod_wsgi.py (not a module); runs in the thread
-serving the request.
+writing whole lines to the error log. What a request's settings and alias decide (the callable,
+reloading, the application group, the constant `mod_wsgi.*` and `wsgi.*` entries) is a `Plan`,
+made once and kept in the generation's Runtime; the environ starts from cgi_env's tables too.
+Helper of mod_wsgi.py (not a module); runs in the thread serving the request.
 """
 
 from __future__ import annotations
@@ -15,10 +17,11 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable
-from typing import Any, BinaryIO
+from dataclasses import dataclass
+from typing import Any
 
+from pyhttpd.config.model import Settings
 from pyhttpd.http.cgi_env import common_variables
-from pyhttpd.http.generation import server_token
 from pyhttpd.http.request import Request
 from pyhttpd.version import APACHE_COMPAT
 
@@ -37,37 +40,85 @@ def script_and_path(request: Request) -> tuple[str, str]:
     """SCRIPT_NAME and PATH_INFO: the URL up to where the script's path ended, and the rest."""
     uri, path_info = request.uri, request.path_info
     script_name = uri[: len(uri) - len(path_info)] if path_info and uri.endswith(path_info) else uri
-    return _SLASHES.sub("/", script_name), _SLASHES.sub("/", path_info)
+    if "//" in script_name:
+        script_name = _SLASHES.sub("/", script_name)
+    if "//" in path_info:
+        path_info = _SLASHES.sub("/", path_info)
+    return script_name, path_info
 
 
-def cgi_variables(
-    request: Request, pass_authorization: bool = False, software: str = ""
-) -> dict[str, str]:
-    """Apache's CGI environment for the request (ap_add_common_vars, shared with mod_cgi),
-    with mod_wsgi's own rules: no PATH, Authorization only under WSGIPassAuthorization, the
-    request line's target as REQUEST_URI, SCRIPT_NAME / PATH_INFO with doubled slashes
-    collapsed, as native strings, and PATH_TRANSLATED under the DocumentRoot."""
-    software = software or server_token(str(request.config.get("ServerTokens")))
-    environ = common_variables(request, software)
-    del environ["PATH"]
-    if pass_authorization and (credentials := request.head.headers.get("Authorization")):
-        environ["HTTP_AUTHORIZATION"] = credentials
-    script_name, path_info = script_and_path(request)
-    environ.update(
-        {
-            "GATEWAY_INTERFACE": "CGI/1.1",
-            "SERVER_PROTOCOL": request.head.protocol,
-            "REQUEST_METHOD": request.method,
-            "QUERY_STRING": request.query,
-            "REQUEST_URI": request.head.target,
-            "SCRIPT_NAME": native(script_name),
-            "PATH_INFO": native(path_info),
-        }
+@dataclass(frozen=True)
+class Plan:
+    """What a request's settings decide for mod_wsgi, the same for every request that has them:
+    worked out once per (per-dir settings, server settings, alias, handler, listener) and kept
+    in the generation's Runtime. `constants` are the environ's `mod_wsgi.*` and `wsgi.*` entries
+    in mod_wsgi's order, with placeholders for the request's own values."""
+
+    per_dir: Settings
+    server: Settings
+    alias: Any
+    callable_object: str
+    reloading: bool
+    pass_authorization: bool
+    group: str | None  # the application group; None for %{RESOURCE}: group_server|SCRIPT_NAME
+    group_server: str
+    constants: dict[str, Any]
+
+
+def make_plan(
+    request: Request, alias: Any, threaded: bool, forked: bool, file_wrapper: Any
+) -> Plan:
+    """The Plan of `request` under `alias` (a ScriptAlias or None)."""
+    per_dir = request.per_dir
+    name = (alias and alias.callable_object) or str(per_dir.get("WSGICallableObject"))
+    passing = alias.pass_authorization if alias else None
+    if passing is None:
+        passing = bool(per_dir.get("WSGIPassAuthorization"))
+    reloading = bool(per_dir.get("WSGIScriptReloading"))
+    group = alias.application_group if alias else None
+    if group is None:
+        group = str(per_dir.get("WSGIApplicationGroup"))
+    host, port = request.local
+    server = str(request.server.get("ServerName") or host).rsplit(":", 1)[0]
+    server += "" if port in (80, 443) else f":{port}"
+    expanded = None if group == "%{RESOURCE}" else {"%{GLOBAL}": "", "%{SERVER}": server}
+    constants = {
+        "mod_wsgi.process_group": "",
+        "mod_wsgi.application_group": "",
+        "mod_wsgi.callable_object": name,
+        "mod_wsgi.request_handler": request.handler or "",
+        "mod_wsgi.handler_script": "",
+        "mod_wsgi.script_reloading": "1" if reloading else "0",
+        "mod_wsgi.enable_sendfile": "1" if per_dir.get("EnableSendfile") else "0",
+        "mod_wsgi.script_name": "",
+        "mod_wsgi.path_info": "",
+        "mod_wsgi.request_start": "",
+        "mod_wsgi.version": MOD_WSGI_VERSION,
+        "mod_wsgi.listener_host": host,
+        "mod_wsgi.listener_port": str(port),
+        "mod_wsgi.ignore_activity": "0",
+        "apache.version": tuple(int(part) for part in APACHE_COMPAT.split(".")),
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": "http",
+        "wsgi.input": None,
+        "wsgi.errors": None,
+        "wsgi.multithread": threaded,
+        "wsgi.multiprocess": forked,
+        "wsgi.run_once": False,
+        "wsgi.file_wrapper": file_wrapper,
+        "wsgi.input_terminated": True,
+    }
+    return Plan(
+        per_dir,
+        request.server,
+        alias,
+        name,
+        reloading,
+        passing,
+        None if expanded is None else expanded.get(group, group),
+        server,
+        constants,
     )
-    if path_info:
-        environ["PATH_TRANSLATED"] = native(environ["DOCUMENT_ROOT"].rstrip("/") + path_info)
-    environ.update(request.environment)
-    return environ
 
 
 class ErrorStream:
@@ -75,10 +126,11 @@ class ErrorStream:
     the error log one whole line at a time, tagged [wsgi:error], as mod_wsgi's Log object does.
     `log` writes one line: with the request's client for wsgi.errors, without for sys.stdout."""
 
+    lock = threading.Lock()  # one for all: sys.stdout is shared by the threads; held briefly
+
     def __init__(self, log: Callable[[str], None]) -> None:
         self.log = log
         self.pending = ""
-        self.lock = threading.Lock()  # sys.stdout is shared by the threads of a child
 
     def write(self, text: str) -> int:
         if not isinstance(text, str):
@@ -107,40 +159,42 @@ class ErrorStream:
         return False
 
 
-def wsgi_environ(
-    request: Request,
-    stream: BinaryIO | Any,
-    *,
-    threaded: bool,
-    forked: bool,
-    mod_wsgi: dict[str, str],
-    pass_authorization: bool,
-    file_wrapper: Any,
-    software: str = "",
-) -> dict[str, Any]:
-    """The whole environ: CGI variables, `mod_wsgi.*` values and PEP 3333's `wsgi.*` keys."""
-    environ: dict[str, Any] = cgi_variables(request, pass_authorization, software)
-    script_name, path_info = environ["SCRIPT_NAME"], environ["PATH_INFO"]
-    environ.update(mod_wsgi)
+def wsgi_environ(request: Request, plan: Plan, software: str) -> dict[str, Any]:
+    """The whole environ: Apache's CGI variables (ap_add_common_vars, shared with mod_cgi) with
+    mod_wsgi's own rules — no PATH, Authorization only under WSGIPassAuthorization, the request
+    line's target as REQUEST_URI, SCRIPT_NAME / PATH_INFO with doubled slashes collapsed, as
+    native strings, PATH_TRANSLATED under the DocumentRoot — then the request's environment,
+    then `mod_wsgi.*` and PEP 3333's `wsgi.*` keys."""
+    environ: dict[str, Any] = common_variables(request, software, path=False)
+    if "PATH" in environ:  # a PATH of SetEnv's comes back with the request's environment below
+        del environ["PATH"]
+    head = request.head
+    if plan.pass_authorization and (credentials := head.headers.get("Authorization")):
+        environ["HTTP_AUTHORIZATION"] = credentials
+    script_name, path = script_and_path(request)
+    if not script_name.isascii():
+        script_name = native(script_name)
+    path_info = path if path.isascii() else native(path)
+    environ["GATEWAY_INTERFACE"] = "CGI/1.1"
+    environ["SERVER_PROTOCOL"] = head.protocol
+    environ["REQUEST_METHOD"] = head.method
+    environ["QUERY_STRING"] = request.query
+    environ["REQUEST_URI"] = head.target
+    environ["SCRIPT_NAME"] = script_name
+    environ["PATH_INFO"] = path_info
+    if path:
+        environ["PATH_TRANSLATED"] = native(environ["DOCUMENT_ROOT"].rstrip("/") + path)
+    if request.environment:
+        environ.update(request.environment)
+    environ.update(plan.constants)
+    group = plan.group
+    if group is None:
+        uri = request.uri
+        group = f"{plan.group_server}|{uri[: len(uri) - len(request.path_info)]}"
+    environ["mod_wsgi.application_group"] = group
     environ["mod_wsgi.script_name"] = script_name
     environ["mod_wsgi.path_info"] = path_info
     environ["mod_wsgi.request_start"] = str(int(request.start_time * 1_000_000))
-    environ["mod_wsgi.version"] = MOD_WSGI_VERSION
-    environ["mod_wsgi.listener_host"] = request.local[0]
-    environ["mod_wsgi.listener_port"] = str(request.local[1])
-    environ["mod_wsgi.ignore_activity"] = "0"
-    environ["apache.version"] = tuple(int(part) for part in APACHE_COMPAT.split("."))
-    environ.update(
-        {
-            "wsgi.version": (1, 0),
-            "wsgi.url_scheme": "http",
-            "wsgi.input": stream,
-            "wsgi.errors": ErrorStream(lambda line: request.log_error("error", "wsgi", line)),
-            "wsgi.multithread": threaded,
-            "wsgi.multiprocess": forked,
-            "wsgi.run_once": False,
-            "wsgi.file_wrapper": file_wrapper,
-            "wsgi.input_terminated": True,
-        }
-    )
+    environ["wsgi.input"] = request.body_input
+    environ["wsgi.errors"] = ErrorStream(lambda line: request.log_error("error", "wsgi", line))
     return environ

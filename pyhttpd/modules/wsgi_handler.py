@@ -6,7 +6,7 @@ the script's callable from this generation's ScriptCache, builds the environ and
 application; an exception is a 500 with mod_wsgi's messages and the application's own
 traceback frames in the error log, and the child lives on. `Runtime` holds what a generation
 knows of its processes: whether the loaded MPM module is threaded and whether this is -X, read
-from the configuration, never from the MPM. Helper of mod_wsgi.py (not a module); runs in the
+from the configuration, never from the MPM, and the Plans its requests' settings made. Helper of mod_wsgi.py (not a module); runs in the
 thread serving the request.
 """
 
@@ -17,7 +17,7 @@ import re
 import stat as stat_module
 import sys
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pyhttpd.config.model import ServerConfig
@@ -27,7 +27,7 @@ from pyhttpd.http.generation import server_token
 from pyhttpd.http.options import EXEC_CGI, effective_options
 from pyhttpd.http.phases import DECLINED, OK
 from pyhttpd.http.request import Request
-from pyhttpd.modules.wsgi_environ import ErrorStream, wsgi_environ
+from pyhttpd.modules.wsgi_environ import ErrorStream, Plan, make_plan, wsgi_environ
 from pyhttpd.modules.wsgi_response import CLOSE_NOTE, FileWrapper, Response, respond
 from pyhttpd.modules.wsgi_script import (
     ScriptCache,
@@ -38,6 +38,7 @@ from pyhttpd.modules.wsgi_script import (
 
 _OWN_FILES = os.path.dirname(os.path.abspath(__file__)) + os.sep
 HANDLERS = ("wsgi-script", "application/x-httpd-wsgi")
+PLAN_LIMIT = 256
 
 
 @dataclass(frozen=True)
@@ -55,12 +56,25 @@ class ScriptAlias:
 
 @dataclass(frozen=True)
 class Runtime:
-    """What the handler knows of its generation: the script cache and the process model."""
+    """What the handler knows of its generation: the script cache, the process model and the
+    Plans its requests' settings made (bounded: a full table starts again)."""
 
     cache: ScriptCache
     threaded: bool
     forked: bool
     software: str = ""  # SERVER_SOFTWARE, from ServerTokens
+    plans: dict[tuple[Any, ...], Plan] = field(default_factory=dict)
+
+    def plan(self, request: Request, alias: ScriptAlias | None) -> Plan:
+        per_dir, server = request.per_dir, request.server
+        key = (id(per_dir), id(server), id(alias), request.handler, request.local)
+        plan = self.plans.get(key)  # a Plan keeps its settings and alias alive: ids stay theirs
+        if plan is None:
+            plan = make_plan(request, alias, self.threaded, self.forked, FileWrapper)
+            if len(self.plans) >= PLAN_LIMIT:
+                self.plans.clear()
+            self.plans[key] = plan
+        return plan
 
 
 def runtime_for(config: ServerConfig, error_log: ErrorLog) -> Runtime:
@@ -128,15 +142,11 @@ def handle(request: Request, runtime: Runtime) -> int:
     if request.handler not in HANDLERS:
         return DECLINED
     _check(request)
-    alias: ScriptAlias | None = request.notes.get("mod_wsgi.alias")
-    per_dir = request.per_dir
-    name = (alias and alias.callable_object) or str(per_dir.get("WSGICallableObject"))
+    plan = runtime.plan(request, request.notes.get("mod_wsgi.alias"))
     path = request.filename or ""
     assert request.stat is not None
-    try:
-        module = runtime.cache.module(
-            path, request.stat.st_mtime_ns, bool(per_dir.get("WSGIScriptReloading"))
-        )
+    try:  # the directory walk's stat of the script is the one mod_wsgi's reloading looks at
+        module = runtime.cache.module(path, request.stat.st_mtime_ns, plan.reloading)
     except ScriptLoadError as error:
         messages = (
             f"Failed to exec Python script file '{path}'.",
@@ -144,49 +154,26 @@ def handle(request: Request, runtime: Runtime) -> int:
         )
         _log_exception(request, messages, error.__cause__ or error)
         raise HttpError(500, close=False) from None
-    application = find_callable(module, name)
+    application = find_callable(module, plan.callable_object)
     if application is None:
         pid = os.getpid()
         request.log_error(
             "error",
             "wsgi",
             f"mod_wsgi (pid={pid}): Target WSGI script '{path}' does not contain WSGI "
-            f"application '{name}'.",
+            f"application '{plan.callable_object}'.",
         )
         raise HttpError(404, close=False)
-    _call(request, runtime, application, alias)
+    _call(request, wsgi_environ(request, plan, runtime.software), application)
     return OK
 
 
-def _call(request: Request, runtime: Runtime, application: Any, alias: ScriptAlias | None) -> None:
-    per_dir = request.per_dir
-    passing = alias.pass_authorization if alias else None
-    if passing is None:
-        passing = bool(per_dir.get("WSGIPassAuthorization"))
-    environ = wsgi_environ(
-        request,
-        request.body_input,
-        threaded=runtime.threaded,
-        forked=runtime.forked,
-        mod_wsgi={
-            "mod_wsgi.process_group": "",
-            "mod_wsgi.application_group": _application_group(request, alias),
-            "mod_wsgi.callable_object": (alias and alias.callable_object)
-            or str(per_dir.get("WSGICallableObject")),
-            "mod_wsgi.request_handler": request.handler or "",
-            "mod_wsgi.handler_script": "",
-            "mod_wsgi.script_reloading": "1" if per_dir.get("WSGIScriptReloading") else "0",
-            "mod_wsgi.enable_sendfile": "1" if per_dir.get("EnableSendfile") else "0",
-        },
-        pass_authorization=passing,
-        file_wrapper=FileWrapper,
-        software=runtime.software,
-    )
+def _call(request: Request, environ: dict[str, Any], application: Any) -> None:
     response = Response()
     result: Any = None
-    message = f"Exception occurred processing WSGI script '{request.filename}'."
 
     def report(error: BaseException) -> None:
+        message = f"Exception occurred processing WSGI script '{request.filename}'."
         _log_exception(request, (message,), error)
 
     try:
@@ -216,16 +203,3 @@ def _close(result: Any) -> None:
             close()
         except Exception:  # noqa: BLE001, S110 - the first error is the one reported
             pass
-
-
-def _application_group(request: Request, alias: ScriptAlias | None) -> str:
-    """WSGIApplicationGroup expanded as mod_wsgi names groups (all run in one interpreter)."""
-    value = alias.application_group if alias else None
-    if value is None:
-        value = str(request.per_dir.get("WSGIApplicationGroup"))
-    port = request.local[1]
-    server = str(request.server.get("ServerName") or request.local[0]).rsplit(":", 1)[0]
-    server += "" if port in (80, 443) else f":{port}"
-    script_name = request.uri[: len(request.uri) - len(request.path_info)]
-    expanded = {"%{GLOBAL}": "", "%{SERVER}": server, "%{RESOURCE}": f"{server}|{script_name}"}
-    return expanded.get(value, value)

@@ -1,14 +1,16 @@
 """wsgi_module's response side: start_response, write(), wsgi.file_wrapper and the body they make.
 
-PEP 3333's rules: start_response takes a status string and a list of (name, value) str pairs
-(no hop-by-hop fields, no control characters); a second call needs exc_info, and exc_info is
-re-raised once the headers are out. The headers count as sent at the first non-empty body chunk,
-so `respond` pulls that chunk in the handler, where the status and headers can still change,
-and hands the rest to the engine as a StreamBody that streams as the application yields. A list
-or tuple (the "hello" case) becomes one bytes body with a Content-Length; a FileWrapper around a
-regular file becomes a FileBody, which the engine sends with sendfile when EnableSendfile is On.
-The iterable's close() is always called once. Helper of mod_wsgi.py (not a module); runs in the
-thread serving the request (and the engine's, for the streamed rest).
+PEP 3333's rules: start_response takes a status string and a list of (name, value) str pairs (no
+hop-by-hop fields, no control characters; each distinct status line and pair is checked once per
+process); a second call needs exc_info, and exc_info is re-raised once the headers are out. The
+headers count as sent at the first non-empty body chunk, so `respond` pulls that chunk in the
+handler, where the status and headers can still change, and hands the rest to the engine as a
+StreamBody that streams as the application yields. A list or tuple (the "hello" case) becomes one
+bytes body (a list of one bytes: that bytes object), cut to its Content-Length or streamed when
+shorter (the connection then closes); a FileWrapper around a regular file becomes a FileBody, which
+the engine sends with sendfile when EnableSendfile is On. The iterable's close() is always called
+once. Helper of mod_wsgi.py (not a module); runs in the thread serving the request (and the
+engine's, for the streamed rest).
 """
 
 from __future__ import annotations
@@ -46,36 +48,62 @@ class FileWrapper:
         raise StopIteration
 
 
+_LIMIT = 256  # entries of each table of checked values below; a full table starts again
+_STATUS_CODES: dict[str, int] = {}  # status lines that passed the checks -> their code
+_CHECKED_HEADERS: dict[tuple[str, str], bool] = {}  # (name, value) pairs that passed them
+
+
 def _check_status(status: object) -> int:
+    if type(status) is str and (code := _STATUS_CODES.get(status)) is not None:
+        return code
     if not isinstance(status, str):
         raise TypeError(f"expected unicode object, value of type {type(status).__name__} found")
     if len(status) < 4 or not status[:3].isdigit() or status[3] != " ":
         raise ValueError(f"status must be a 3 digit code, a space and a reason, not {status!r}")
     if any(c in status for c in _FORBIDDEN_CHARACTERS):
         raise ValueError("embedded newline in response status")
-    return int(status[:3])
+    code = int(status[:3])
+    if type(status) is str:
+        if len(_STATUS_CODES) >= _LIMIT:
+            _STATUS_CODES.clear()
+        _STATUS_CODES[status] = code
+    return code
 
 
 def _check_headers(headers: object) -> list[tuple[str, str]]:
+    """A copy of the list once every pair passed PEP 3333's checks (each distinct pair is
+    checked once per process: an application sends the same few again and again)."""
     if not isinstance(headers, list):
         raise TypeError(f"response headers must be a list, not {type(headers).__name__}")
+    checked = _CHECKED_HEADERS
     for pair in headers:
-        if not isinstance(pair, tuple) or len(pair) != 2:
-            raise TypeError(f"response header must be a (name, value) tuple, not {pair!r}")
-        name, value = pair
-        for item in pair:
-            if not isinstance(item, str):
-                raise TypeError(
-                    f"expected unicode object, value of type {type(item).__name__} found"
-                )
-        if any(c in name + value for c in _FORBIDDEN_CHARACTERS) or ":" in name:
-            raise ValueError(
-                f"embedded newline in response header with name '{name}' and value '{value}'"
-            )
-        if is_hop_by_hop(name):
-            raise ValueError(f"hop-by-hop header '{name}' not permitted in a WSGI response")
-        value.encode("latin-1")  # UnicodeEncodeError: not a native string
-    return headers
+        try:
+            if pair in checked:
+                continue
+        except TypeError:  # unhashable: not a pair of strings, which the checks below say
+            pass
+        _check_header(pair)
+        if type(pair) is tuple and type(pair[0]) is str and type(pair[1]) is str:
+            if len(checked) >= _LIMIT:
+                checked.clear()
+            checked[pair] = True
+    return list(headers)
+
+
+def _check_header(pair: object) -> None:
+    if not isinstance(pair, tuple) or len(pair) != 2:
+        raise TypeError(f"response header must be a (name, value) tuple, not {pair!r}")
+    name, value = pair
+    for item in pair:
+        if not isinstance(item, str):
+            raise TypeError(f"expected unicode object, value of type {type(item).__name__} found")
+    if any(c in name + value for c in _FORBIDDEN_CHARACTERS) or ":" in name:
+        raise ValueError(
+            f"embedded newline in response header with name '{name}' and value '{value}'"
+        )
+    if is_hop_by_hop(name):
+        raise ValueError(f"hop-by-hop header '{name}' not permitted in a WSGI response")
+    value.encode("latin-1")  # UnicodeEncodeError: not a native string
 
 
 @dataclass
@@ -100,7 +128,7 @@ class Response:
         elif self.status is not None:
             raise RuntimeError("start_response() called a second time without exc_info")
         code = _check_status(status)
-        self.headers = list(_check_headers(headers))
+        self.headers = _check_headers(headers)
         self.status, self.code = status, code
         return self.write
 
@@ -171,7 +199,10 @@ def _real_file(wrapper: FileWrapper) -> tuple[str, int, int] | None:
 
 
 def _declared_length(request: Request) -> int | None:
-    value = request.headers_out.get("Content-Length")
+    return _length(request.headers_out.get("Content-Length"))
+
+
+def _length(value: str | None) -> int | None:
     return int(value) if value is not None and value.strip().isdigit() else None
 
 
@@ -193,8 +224,13 @@ def respond(
                 request.notes[CLOSE_NOTE] = close
             return
     rest: Iterator[bytes] | None = None
-    if isinstance(result, (list, tuple)):
-        chunks = response.take_pending() + [_chunk(data) for data in result]
+    single = False
+    if isinstance(result, (list, tuple)):  # a list of one bytes is the body as it is
+        for data in result:
+            if not isinstance(data, bytes):
+                _chunk(data)
+        single = len(result) == 1 and not response.pending
+        chunks = [] if single else response.take_pending() + list(result)
     else:
         iterator = iter(result)
         first = _first_chunk(response, iterator)
@@ -202,9 +238,8 @@ def respond(
         rest = None if first is None else _rest(response, first, iterator, on_error)
     if response.status is None:
         raise RuntimeError("response has not been started")
-    _apply_head(request, response)
-    declared = _declared_length(request)
-    body = b"".join(chunks)
+    declared = _apply_head(request, response)
+    body = result[0] if single else b"".join(chunks)
     if rest is not None or (declared is not None and len(body) < declared):
         # streamed as it comes; a body shorter than its Content-Length closes the connection
         request.body = StreamBody(rest if rest is not None else [body], close)
@@ -223,12 +258,20 @@ def _file_body(request: Request, path: str, offset: int, size: int) -> None:
     request.body = FileBody(path, offset, length, sendfile=sendfile)
 
 
-def _apply_head(request: Request, response: Response) -> None:
+def _apply_head(request: Request, response: Response) -> int | None:
+    """The application's status and headers onto the request; returns the Content-Length the
+    response now declares (the first one among its headers), if any."""
     request.status = response.code
     request.content_type = None
     headers = request.headers_out
+    earlier = bool(headers)  # fields set before the handler ran come first
+    declared = None
     for name, value in response.headers:
-        if name.lower() == "content-type":
+        lowered = name.lower()
+        if lowered == "content-type":
             request.content_type = value
-        else:
-            headers.add(name, value)
+            continue
+        if lowered == "content-length" and declared is None:
+            declared = value
+        headers.add(name, value)
+    return _declared_length(request) if earlier else _length(declared)
