@@ -5,12 +5,14 @@ Directive table and start-up corrections on top; the child (`child_main`) at the
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import os
 import queue
 import select
 import selectors
 import socket
+import threading
 import time
 
 from pyhttpd.config.module import Module
@@ -67,7 +69,7 @@ MODULE = Module(
 #   worker threads   serve_until_idle: serve what the connection has; then, while no job waits
 #                    for a thread, hold the connection for its next request (up to its
 #                    KeepAliveTimeout, counting as an available worker) and serve that too; a job
-#                    queued meanwhile releases a holder (WorkerPool's release pipe). Then hand
+#                    queued meanwhile releases a holder (through the holder's own pipe). Then hand
 #                    it back (IDLE: park it, or CLOSE) through the returns queue and wake the
 #                    listener.
 
@@ -320,35 +322,44 @@ def _hold(connection: Connection, deadline: float, listener: EventListener) -> H
     if pending is not None and pending():  # TLS bytes already decrypted: no readable event
         return Held.READY
     pool = listener.pool
-    if listener.stopping.is_set or not pool.hold_begin():
+    released, release = _release_pipe()
+    _drain(released)  # a release that came as the previous hold ended
+    if listener.stopping.is_set or not pool.hold_begin(release):
         return Held.RELEASED
     try:
         poller = select.poll()
-        poller.register(sock, select.POLLIN)
-        poller.register(pool.release_fd, select.POLLIN)
-        poller.register(listener.stopping.read_fd, select.POLLIN)
+        for fd in (sock.fileno(), released, listener.stopping.read_fd):
+            poller.register(fd, select.POLLIN)
         while (left := deadline - time.monotonic()) > 0:
             ready = {fd for fd, _ in poller.poll(left * 1000)}
             if sock.fileno() in ready:
                 return Held.READY
             if listener.stopping.read_fd in ready:
                 return Held.CLOSE
-            if pool.release_fd in ready and _take_release(pool.release_fd):
-                if pool.release_wanted():
-                    return Held.RELEASED
+            if released in ready:
+                _drain(released)
+                return Held.RELEASED
         return Held.CLOSE
     except (OSError, ValueError):
         return Held.CLOSE
     finally:
-        pool.hold_end()
+        pool.hold_end(release)
 
 
-def _take_release(fd: int) -> bool:
-    """One release byte, if another holder did not take it first."""
-    try:
-        return bool(os.read(fd, 1))
-    except BlockingIOError:
-        return False
+_THREAD = threading.local()
+
+
+def _release_pipe() -> tuple[int, int]:
+    """This worker thread's release pipe (read end, write end), made at its first hold."""
+    pipe: tuple[int, int] | None = getattr(_THREAD, "release_pipe", None)
+    if pipe is None:
+        pipe = _THREAD.release_pipe = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+    return pipe
+
+
+def _drain(fd: int) -> None:
+    with contextlib.suppress(BlockingIOError):
+        os.read(fd, 64)
 
 
 def child_main(context: ChildContext) -> int:

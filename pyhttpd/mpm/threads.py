@@ -135,7 +135,8 @@ class WorkerPool:
 
     Holding (event): a worker that finished a request may keep waiting for its connection's
     next one while it has nothing else to do; it counts as available, and a job queued while
-    no thread waits for one releases a holder through the release pipe (one byte per job).
+    no thread waits for one releases the longest-holding one (a byte on that holder's own
+    pipe: one wake-up per job, not one per holder).
     """
 
     def __init__(self, context: ChildContext, run_job: RunJob, wake: WakePipe) -> None:
@@ -148,8 +149,7 @@ class WorkerPool:
         self.outstanding = 0  # jobs submitted and not yet finished
         self._waiting = 0  # threads blocked on the queue
         self._queued = 0  # jobs in the queue (stop sentinels aside)
-        self._holding = 0
-        self.release_fd, self._release_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self._holders: list[int] = []  # the release pipes (write ends) of holding threads
         count = int(context.generation.config.get("ThreadsPerChild"))
         self.slots = [context.scoreboard.worker(context.slot, i) for i in range(count)]
         for slot in self.slots:
@@ -177,35 +177,32 @@ class WorkerPool:
             self._available -= 1
             self.outstanding += 1
             self._queued += 1
-            release = self._holding > 0 and self._queued > self._waiting
+            release = self._holders.pop(0) if self._holders and self._queued > self._waiting else -1
         self._jobs.put(job)
-        if release:
-            with contextlib.suppress(BlockingIOError):  # a full pipe has releases enough
-                os.write(self._release_w, b"\0")
+        if release >= 0:
+            with contextlib.suppress(BlockingIOError):  # a full pipe has released it already
+                os.write(release, b"\0")
 
     @property
     def holding(self) -> int:
         """Threads holding a keep-alive connection for its next request (event)."""
-        return self._holding
+        return len(self._holders)
 
-    def hold_begin(self) -> bool:
-        """Worker thread: start holding a connection, unless a job waits for a thread."""
+    def hold_begin(self, release_fd: int) -> bool:
+        """Worker thread: start holding a connection, unless a job waits for a thread; a job
+        queued later writes a byte to `release_fd` (the write end of the holder's pipe)."""
         with self._lock:
             if self._queued > self._waiting:
                 return False
-            self._holding += 1
+            self._holders.append(release_fd)
             self._available += 1
             return True
 
-    def hold_end(self) -> None:
+    def hold_end(self, release_fd: int) -> None:
         with self._lock:
-            self._holding -= 1
+            if release_fd in self._holders:  # else a job took it out when it released it
+                self._holders.remove(release_fd)
             self._available -= 1
-
-    def release_wanted(self) -> bool:
-        """A holder that read a release byte: is a job still waiting for a thread?"""
-        with self._lock:
-            return self._queued > self._waiting
 
     def stop(self, timeout: float | None = None) -> None:
         """Listener thread: let every worker finish its job and exit; wait for them."""
