@@ -14,6 +14,7 @@ import time
 from pyhttpd.config.module import Module
 from pyhttpd.http.connection import Connection, Outcome
 from pyhttpd.http.pre_connection import run_pre_connection
+from pyhttpd.mpm.accepting import Accepted
 from pyhttpd.mpm.contract import ChildContext
 from pyhttpd.mpm.directives import ASYNC_REQUEST_WORKER_FACTOR, process_rows, thread_rows
 from pyhttpd.mpm.limits import EVENT_TAGS, check_threaded
@@ -104,14 +105,14 @@ class EventListener(Listener):
         self.limited = active >= self.pool.size + self.factor * counted
         return not self.limited
 
-    def connection_accepted(self, sock: socket.socket) -> None:
+    def connection_accepted(self, accepted: Accepted) -> None:
         self.open += 1
-        if self.context.generation.hooks.pre_connection_wanted(sock):
+        if self.context.generation.hooks.pre_connection_wanted(accepted.sock):
             # A TLS handshake to do: a worker does it (bounded by Timeout) and serves the first
             # request, as Apache's event does; the connection is parked here between requests.
-            self.pool.submit(sock)
+            self.pool.submit(accepted)
             return
-        connection = open_connection(sock, self)
+        connection = open_connection(accepted.sock, self, accepted)
         if connection is None:  # the client already left; the socket is closed
             self.open -= 1
             return
@@ -257,14 +258,15 @@ def serve_until_idle(job: object, slot: WorkerSlot, listener: EventListener) -> 
         connection: Connection | None = job
         sock = job.sock
     else:
-        assert isinstance(job, socket.socket)
-        served = run_pre_connection(job, listener.context.generation.hooks)  # mod_ssl's handshake
+        assert isinstance(job, Accepted)
+        hooks = listener.context.generation.hooks
+        served = run_pre_connection(job.sock, hooks)  # mod_ssl's handshake
         if served is None:  # closed by the failed hook
-            listener.returns.put((job, None, Outcome.CLOSE))
+            listener.returns.put((job.sock, None, Outcome.CLOSE))
             listener.wake.wake()
             return None
         sock = served
-        connection = open_connection(sock, listener)
+        connection = open_connection(sock, listener, job)
     outcome = Outcome.CLOSE
     try:
         if connection is not None:

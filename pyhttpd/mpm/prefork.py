@@ -13,9 +13,10 @@ import signal
 import socket
 
 from pyhttpd.config.module import Module
-from pyhttpd.http.connection import Connection, Outcome
+from pyhttpd.http.connection import Outcome
 from pyhttpd.http.generation import Generation
 from pyhttpd.http.pre_connection import run_pre_connection
+from pyhttpd.mpm.accepting import Accepted, Acceptor
 from pyhttpd.mpm.contract import CHILD_OK, GRACEFUL, RESTART, ChildContext
 from pyhttpd.mpm.directives import number, process_rows
 from pyhttpd.mpm.limits import check_prefork
@@ -86,6 +87,7 @@ def child_main(context: ChildContext) -> int:
     lock_fd = _open_lock(context)
     for listener in context.listeners:
         listener.setblocking(False)
+    acceptors = {listener: Acceptor(listener) for listener in context.listeners}
     watched = [*context.listeners, context.death_pipe]
     served = 0
     worker.set_state(WorkerState.READY)
@@ -107,7 +109,7 @@ def child_main(context: ChildContext) -> int:
                 for listener in ready:
                     if isinstance(listener, socket.socket):
                         try:
-                            client, _ = listener.accept()
+                            client = acceptors[listener].accept()
                             break
                         except (BlockingIOError, InterruptedError, ConnectionAbortedError):
                             continue
@@ -147,19 +149,18 @@ def _death_byte(fd: int) -> bool:
 
 
 def _serve(
-    client: socket.socket, generation: Generation, worker: WorkerSlot, flags: _ChildFlags
+    accepted: Accepted, generation: Generation, worker: WorkerSlot, flags: _ChildFlags
 ) -> None:
     """One connection. The engine reports each request to the scoreboard slot (W, counts);
     between keep-alive requests the child waits here in K, and a graceful signal ends the wait
     and the connection (Connection: close once stopping), as Apache's children do."""
-    client.setblocking(True)
-    served = run_pre_connection(client, generation.hooks)  # mod_ssl's handshake
+    served = run_pre_connection(accepted.sock, generation.hooks)  # mod_ssl's handshake
     if served is None:
         return
     client = served
     with client:
         try:
-            connection = Connection(client, generation)
+            connection = accepted.connection(client, generation)
         except OSError:
             return
         connection.observer = worker

@@ -40,6 +40,7 @@ from collections.abc import Callable
 from types import FrameType
 
 from pyhttpd.http.connection import Connection
+from pyhttpd.mpm.accepting import Accepted, Acceptor
 from pyhttpd.mpm.contract import CHILD_OK, CHILD_SICK, GRACEFUL, RESTART, ChildContext
 from pyhttpd.scoreboard import WorkerSlot, WorkerState
 
@@ -114,11 +115,14 @@ class Broadcast:
             os.write(self._write_fd, b"!")
 
 
-def open_connection(sock: socket.socket, listener: Listener) -> Connection | None:
-    """Worker thread: the engine's Connection for an accepted socket, refusing keep-alive once
-    the child stops; None (socket closed) if the client already left."""
+def open_connection(
+    sock: socket.socket, listener: Listener, accepted: Accepted
+) -> Connection | None:
+    """Worker thread: the engine's Connection for an accepted socket (or what pre_connection
+    made of it), refusing keep-alive once the child stops; None (socket closed) if the client
+    already left."""
     try:
-        connection = Connection(sock, listener.context.generation)
+        connection = accepted.connection(sock, listener.context.generation)
     except OSError:
         sock.close()
         return None
@@ -223,6 +227,7 @@ class Listener:
         self.listeners = list(context.listeners)
         for sock in self.listeners:
             sock.setblocking(False)  # several children share it: accept must not block
+        self.acceptors = {sock: Acceptor(sock) for sock in self.listeners}
         if context.death_pipe >= 0:
             os.set_blocking(context.death_pipe, False)
             self.selector.register(context.death_pipe, selectors.EVENT_READ, self._on_death)
@@ -232,8 +237,8 @@ class Listener:
     def should_accept(self) -> bool:
         return self.pool.available > 0
 
-    def connection_accepted(self, sock: socket.socket) -> None:
-        self.pool.submit(sock)
+    def connection_accepted(self, accepted: Accepted) -> None:
+        self.pool.submit(accepted)
 
     def run_job(self, job: object, slot: WorkerSlot) -> Handback:  # worker threads
         raise NotImplementedError
@@ -302,7 +307,7 @@ class Listener:
         if not self.accepting:
             return  # stopped (and the socket closed) earlier in this round of events
         try:
-            sock, _ = listener.accept()
+            accepted = self.acceptors[listener].accept()
         except (BlockingIOError, InterruptedError, ConnectionAbortedError):
             return  # another child was faster, or the client gave up
         except OSError as error:  # EMFILE and the like: log, back off a little, carry on
@@ -311,9 +316,8 @@ class Listener:
             )
             time.sleep(ACCEPT_BACKOFF)
             return
-        sock.setblocking(True)
         self.accepted += 1
-        self.connection_accepted(sock)
+        self.connection_accepted(accepted)  # a blocking socket (accept does not inherit O_NONBLOCK)
         if self.max_connections and self.accepted >= self.max_connections:
             self.begin_stop(Stop.GRACEFUL)
 
