@@ -7,11 +7,18 @@ master sets it, as Apache's make_sock does). So the engine's Connection needs no
 getsockname or setsockopt per connection: three system calls, each a GIL hand-off in a busy
 threaded child. The accepted socket is blocking (accept does not pass O_NONBLOCK on), as the
 engine and the pre_connection hooks expect. Runs in whichever thread or child accepts.
+
+`ListenerSelector` registers listening sockets with EPOLLEXCLUSIVE: of the children sleeping in
+epoll_wait on one listener, the kernel wakes one per connection instead of all of them, each
+of the others finding EAGAIN (Apache avoids the same herd with one blocking accept, or its
+accept mutex when there are several listeners).
 """
 
 from __future__ import annotations
 
 import ipaddress
+import select
+import selectors
 import socket
 import sys
 from dataclasses import dataclass
@@ -72,3 +79,25 @@ def _nodelay(listener: socket.socket) -> bool:
         return bool(listener.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
     except OSError:
         return False
+
+
+class ListenerSelector(selectors.DefaultSelector):  # type: ignore[misc,valid-type]
+    """The default selector, plus `register_listener`: EPOLLEXCLUSIVE where epoll has it."""
+
+    def register_listener(self, sock: socket.socket, data: object) -> selectors.SelectorKey:
+        if not EXCLUSIVE:
+            return self.register(sock, selectors.EVENT_READ, data)
+        # The key as every registration keeps it, then the epoll entry with the flag (epoll
+        # refuses to add it by a later modify).
+        key = selectors._BaseSelectorImpl.register(self, sock, selectors.EVENT_READ, data)
+        try:
+            self._selector.register(key.fd, select.EPOLLIN | select.EPOLLEXCLUSIVE)
+        except OSError:
+            selectors._BaseSelectorImpl.unregister(self, sock)
+            raise
+        return key
+
+
+EXCLUSIVE = selectors.DefaultSelector is getattr(selectors, "EpollSelector", None) and hasattr(
+    select, "EPOLLEXCLUSIVE"
+)

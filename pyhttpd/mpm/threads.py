@@ -23,7 +23,8 @@ Which thread runs what:
 
 Several children share the listening sockets, which are non-blocking (as Apache's): a child that
 loses the race for a connection gets EAGAIN and goes back to its selector. There is no accept
-mutex between worker children (Apache's is for several Listen sockets); the herd is small.
+mutex between worker children (Apache's is for several Listen sockets); the listeners are in
+each child's epoll with EPOLLEXCLUSIVE, so a connection wakes one sleeping child, not all.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from collections.abc import Callable
 from types import FrameType
 
 from pyhttpd.http.connection import Connection
-from pyhttpd.mpm.accepting import Accepted, Acceptor
+from pyhttpd.mpm.accepting import Accepted, Acceptor, ListenerSelector
 from pyhttpd.mpm.contract import CHILD_OK, CHILD_SICK, GRACEFUL, RESTART, ChildContext
 from pyhttpd.scoreboard import WorkerSlot, WorkerState
 
@@ -222,7 +223,7 @@ class Listener:
         self.pool = WorkerPool(context, self.run_job, wake)
         self.max_connections = int(self.config.get("MaxConnectionsPerChild") or 0)
         self.accepted = 0
-        self.selector = selectors.DefaultSelector()
+        self.selector = ListenerSelector()
         self.selector.register(wake.read_fd, selectors.EVENT_READ, self._on_wake)
         self.listeners = list(context.listeners)
         for sock in self.listeners:
@@ -269,7 +270,11 @@ class Listener:
                         break
                 else:
                     self.set_accepting(self.should_accept())
-                for key, _ in self.selector.select(self.timeout()):
+                events = self.selector.select(self.timeout())
+                if len(events) > 1:  # accept first: a stop in this round must not strand a
+                    # connection the kernel woke only this child for (EPOLLEXCLUSIVE)
+                    events.sort(key=lambda event: event[0].fileobj not in self.acceptors)
+                for key, _ in events:
                     key.data()
             self.pool.stop()
         except Exception as error:  # noqa: BLE001 - logged; the child exits and is replaced
@@ -284,7 +289,7 @@ class Listener:
             return
         for sock in self.listeners:
             if accepting:
-                self.selector.register(sock, selectors.EVENT_READ, lambda s=sock: self._accept(s))
+                self.selector.register_listener(sock, lambda s=sock: self._accept(s))
             else:
                 self.selector.unregister(sock)
         self.accepting = accepting
