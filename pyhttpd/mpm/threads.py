@@ -144,6 +144,9 @@ class WorkerPool:
         self._lock = threading.Lock()
         self._available = 0
         self.outstanding = 0  # jobs submitted and not yet finished
+        # Wake the listener whenever a thread turns READY (set once a graceful stop begins, for
+        # `finished`); otherwise only when it may have stopped accepting for want of a thread.
+        self.wake_always = False
         count = int(context.generation.config.get("ThreadsPerChild"))
         self.slots = [context.scoreboard.worker(context.slot, i) for i in range(count)]
         for slot in self.slots:
@@ -189,7 +192,9 @@ class WorkerPool:
             slot.set_state(WorkerState.READY)
             with self._lock:
                 self._available += 1
-            self._wake.wake()
+                wake = self._available <= 1 or self.wake_always
+            if wake:  # a write, a select wake-up and a GIL hand-off: not for every connection
+                self._wake.wake()
             if handback is not None:
                 handback()
             job = self._jobs.get()
@@ -305,6 +310,7 @@ class Listener:
                 sock.close()  # this process's descriptor only
             self.listeners = []
             self.process.set_quiescing(True)
+            self.pool.wake_always = True
             self.stopping.set()
             self.graceful()
 
