@@ -48,6 +48,7 @@ from pyhttpd.scoreboard import WorkerSlot, WorkerState
 Handback = Callable[[], None] | None
 RunJob = Callable[[object, WorkerSlot], Handback]
 TICK = 1.0  # the listener's longest sleep: it re-checks its state at least this often
+PIPE_READ = 4096
 ACCEPT_BACKOFF = 0.1  # after an accept error other than a lost race (EMFILE...)
 
 
@@ -96,8 +97,10 @@ class WakePipe:
     def drain(self) -> bytes:
         chunks = []
         try:
-            while chunk := os.read(self.read_fd, 4096):
+            while chunk := os.read(self.read_fd, PIPE_READ):
                 chunks.append(chunk)
+                if len(chunk) < PIPE_READ:
+                    break  # all there was: a later byte wakes the (level-triggered) selector
         except BlockingIOError:
             pass
         return b"".join(chunks)
