@@ -67,7 +67,8 @@ MODULE = Module(
 #                    writes the scoreboard counters and decides whether to accept.
 #   worker threads   serve_until_idle: serve what the connection has; while no job is queued,
 #                    wait up to QUICK_REUSE for its next request and serve that too; then
-#                    hand it back (IDLE or CLOSE) through the returns queue and wake the listener.
+#                    hand it back (IDLE or CLOSE) through the returns queue and wake the listener
+#                    (for a CLOSE only when the count matters now: see `wants_closes`).
 
 
 class EventListener(Listener):
@@ -121,10 +122,20 @@ class EventListener(Listener):
     def finished(self) -> bool:
         return self.open == 0
 
+    def wants_closes(self) -> bool:
+        """Worker threads: whether a closed connection must wake the listener now. While it
+        accepts, its next wake-up (the next connection, at most TICK) counts the close: a
+        wake per connection is a write, a select and a GIL hand-off. It must wake when the
+        count can decide (accepting stopped at the limit, or a graceful stop waits for 0);
+        `timeout` covers a close queued just before accepting stopped."""
+        return not self.accepting or self.stop is not Stop.NONE
+
     def graceful(self) -> None:
         self.close_parked()
 
     def timeout(self) -> float:
+        if not self.accepting and not self.returns.empty():
+            return 0.0  # a worker may have skipped the wake just before accepting stopped
         deadlines = []
         if self.parked:
             deadlines.append(next(iter(self.parked.values())))
@@ -288,7 +299,8 @@ def serve_until_idle(job: object, slot: WorkerSlot, listener: EventListener) -> 
 
     def handback() -> None:
         listener.returns.put((sock, connection, outcome))
-        listener.wake.wake()
+        if outcome is Outcome.IDLE or listener.wants_closes():
+            listener.wake.wake()
 
     return handback
 
