@@ -132,6 +132,16 @@ class Connection:
             self._lingering_close()
         return outcome
 
+    def read_ahead(self) -> bool:
+        """Read a new connection's first bytes without waiting, as event's listener does: the
+        request is usually there by the time a thread or child takes the connection, and the
+        blocking read's timeout mode costs an ioctl and a poll more (the socket then stays
+        non-blocking, as the Sender wants it). False when the client already left: close
+        silently, as `serve` would. What is not there yet, `serve` waits for as usual."""
+        state = self.feed.read()
+        self.feed.handed_over()  # the engine keeps its own deadlines from here
+        return state != "closed"
+
     def _lingering_close(self) -> None:
         """Apache's ap_lingering_close, for a connection closed with input still coming: send
         our FIN, then read and drop what the client still sends (up to LINGER seconds), so the

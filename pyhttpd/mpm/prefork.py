@@ -186,6 +186,8 @@ def _serve(
             connection = accepted.connection(client, generation)
         except OSError:
             return
+        if not connection.read_ahead():
+            return
         connection.observer = worker
         connection.may_keep_alive = lambda: not flags.graceful
         keep_alive_timeout = max(float(generation.config.get("KeepAliveTimeout") or 0), 0.001)

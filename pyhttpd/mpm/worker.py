@@ -64,7 +64,7 @@ def serve_to_end(accepted: Accepted, slot: WorkerSlot, listener: Listener) -> No
     sock = served
     with sock:
         connection = open_connection(sock, listener, accepted)
-        if connection is None:
+        if connection is None or not connection.read_ahead():
             return
         connection.observer = SlotObserver(slot)
         keep_alive = max(float(listener.config.get("KeepAliveTimeout")), 0.001)
