@@ -44,7 +44,7 @@ from pyhttpd.http.body import ChunkedDecoder, LengthDecoder
 from pyhttpd.http.body_input import BodyInput
 from pyhttpd.http.deadlines import Deadline, socket_wait, start
 from pyhttpd.http.framing import BodyKind, body_framing, check_host
-from pyhttpd.http.generation import Generation, server_token
+from pyhttpd.http.generation import MIN_TIMEOUT, Generation
 from pyhttpd.http.listener_feed import ListenerFeed
 from pyhttpd.http.messages import Headers, RequestHead
 from pyhttpd.http.parser import parse_head
@@ -58,10 +58,6 @@ from pyhttpd.http.writer import response_head
 
 RECV_SIZE = 65536
 LINGER = 2.0  # seconds a closing connection reads what its client still sends
-# pyhttpd's own guard for LimitRequestFields 0 (unlimited in Apache): a head still incomplete
-# after this many field lines' worth of bytes is refused like too many fields.
-UNLIMITED_FIELDS_GUARD = 1000
-MIN_TIMEOUT = 0.001
 
 
 class Outcome(Enum):
@@ -82,26 +78,33 @@ class RequestObserver(Protocol):
 class Connection:
     """One client connection: its socket, its buffer and its keep-alive count."""
 
-    def __init__(self, sock: socket.socket, generation: Generation) -> None:
+    def __init__(
+        self,
+        sock: socket.socket,
+        generation: Generation,
+        client: tuple[str, int] | None = None,
+        local: tuple[str, int] | None = None,
+        nodelay: bool = False,
+    ) -> None:
+        """`client` and `local` as accept and the listener already told them (else the socket
+        is asked); `nodelay` when the socket inherited TCP_NODELAY from its listener."""
         self.sock = sock
         self.generation = generation
         self.config = generation.config
         self.buffer = bytearray()
         self.served = 0
-        self.client = _address(sock.getpeername())
-        self.local = _address(sock.getsockname())
-        self.server_header = server_token(str(self.config.get("ServerTokens")))
-        self.limits = generation.limits
-        self.read_timeouts = generation.read_timeouts
-        # `Timeout 0` (or junk, which atoi makes 0) times out at once, as in Apache; a zero
-        # would put the socket in non-blocking mode instead.
-        self.timeout = max(float(self.config.get("Timeout")), MIN_TIMEOUT)
-        # The main server's keep-alive settings (as Apache's, per connection), read once.
-        self.keep_alive = bool(self.config.get("KeepAlive"))
-        self.keep_alive_timeout = float(self.config.get("KeepAliveTimeout"))
-        self.max_keep_alive_requests = int(self.config.get("MaxKeepAliveRequests"))
-        fields = self.limits.fields or UNLIMITED_FIELDS_GUARD
-        self.head_guard = self.limits.request_line + fields * (self.limits.field_size + 2) + 64
+        self.client = client or _address(sock.getpeername())
+        self.local = local or _address(sock.getsockname())
+        settings = generation.connection_settings  # computed once per generation
+        self.server_header = settings.server_header
+        self.limits = settings.limits
+        self.read_timeouts = settings.read_timeouts
+        self.timeout = settings.timeout
+        # The main server's keep-alive settings (as Apache's, per connection).
+        self.keep_alive = settings.keep_alive
+        self.keep_alive_timeout = settings.keep_alive_timeout
+        self.max_keep_alive_requests = settings.max_keep_alive_requests
+        self.head_guard = settings.head_guard
         self.observer: RequestObserver | None = None
         # The MPM's say on keep-alive (False once the child is stopping: Connection: close).
         self.may_keep_alive: Callable[[], bool] | None = None
@@ -111,7 +114,8 @@ class Connection:
         self.feed = ListenerFeed(
             sock, self.buffer, self.limits, self.read_timeouts, self.timeout, self.head_guard
         )
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if not nodelay:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def serve(self, until_idle: bool = False) -> Outcome:
         """Serve requests until the connection should close; only the socket's errors end it.
@@ -129,6 +133,16 @@ class Connection:
         if outcome is Outcome.CLOSE and (self.unread_input or self.buffer):
             self._lingering_close()
         return outcome
+
+    def read_ahead(self) -> bool:
+        """Read a new connection's first bytes without waiting, as event's listener does: the
+        request is usually there by the time a thread or child takes the connection, and the
+        blocking read's timeout mode costs an ioctl and a poll more (the socket then stays
+        non-blocking, as the Sender wants it). False when the client already left: close
+        silently, as `serve` would. What is not there yet, `serve` waits for as usual."""
+        state = self.feed.read()
+        self.feed.handed_over()  # the engine keeps its own deadlines from here
+        return state != "closed"
 
     def _lingering_close(self) -> None:
         """Apache's ap_lingering_close, for a connection closed with input still coming: send

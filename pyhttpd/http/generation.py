@@ -1,13 +1,15 @@
 """Generation: what the connection engine needs of one generation, and the Server header.
 
-A generation's frozen config, its hook table and its error log, with the limits and read
-timeouts derived from them once per connection. Built by the master (or `pyhttpd -X`) for each
-generation; read by the threads serving connections.
+A generation's frozen config, its hook table and its error log, with what every connection
+derives from them (limits, read timeouts, Timeout, the keep-alive settings, the Server header)
+computed once per generation, on first use (`connection_settings`). Built by the master (or
+`pyhttpd -X`) for each generation; read by the threads serving connections.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from pyhttpd.config.model import ServerConfig
 from pyhttpd.errorlog import ErrorLog
@@ -15,6 +17,25 @@ from pyhttpd.http.deadlines import ReadTimeouts
 from pyhttpd.http.parser import Limits
 from pyhttpd.http.phases import Hooks
 from pyhttpd.version import APACHE_COMPAT, __version__
+
+# pyhttpd's own guard for LimitRequestFields 0 (unlimited in Apache): a head still incomplete
+# after this many field lines' worth of bytes is refused like too many fields.
+UNLIMITED_FIELDS_GUARD = 1000
+MIN_TIMEOUT = 0.001
+
+
+@dataclass(frozen=True)
+class ConnectionSettings:
+    """The main server's settings every connection reads (as Apache's, per connection)."""
+
+    limits: Limits
+    read_timeouts: ReadTimeouts | None
+    server_header: str
+    timeout: float
+    keep_alive: bool
+    keep_alive_timeout: float
+    max_keep_alive_requests: int
+    head_guard: int  # bytes of an incomplete head past which it is refused
 
 
 @dataclass(frozen=True)
@@ -45,6 +66,25 @@ class Generation:
         if not self.config.module_loaded("reqtimeout_module"):
             return None
         return ReadTimeouts.from_setting(self.config.get("RequestReadTimeout"))
+
+    @cached_property
+    def connection_settings(self) -> ConnectionSettings:
+        """Computed once per generation: a connection's set-up must not re-read the config."""
+        get = self.config.get
+        limits = self.limits
+        fields = limits.fields or UNLIMITED_FIELDS_GUARD
+        return ConnectionSettings(
+            limits=limits,
+            read_timeouts=self.read_timeouts,
+            server_header=server_token(str(get("ServerTokens"))),
+            # `Timeout 0` (or junk, which atoi makes 0) times out at once, as in Apache; a zero
+            # would put the socket in non-blocking mode instead.
+            timeout=max(float(get("Timeout")), MIN_TIMEOUT),
+            keep_alive=bool(get("KeepAlive")),
+            keep_alive_timeout=float(get("KeepAliveTimeout")),
+            max_keep_alive_requests=int(get("MaxKeepAliveRequests")),
+            head_guard=limits.request_line + fields * (limits.field_size + 2) + 64,
+        )
 
 
 def server_token(tokens: str) -> str:

@@ -20,7 +20,7 @@ from pyhttpd.http.deadlines import Deadline, ReadTimeouts, start
 from pyhttpd.http.framing import BodyKind, body_framing
 from pyhttpd.http.messages import RequestHead
 from pyhttpd.http.parser import Limits, parse_head
-from pyhttpd.http.tls_errors import want_read
+from pyhttpd.http.tls_errors import is_tls, want_read
 
 RECV_SIZE = 65536
 PREREAD_BODY = 64 * 1024  # body bytes the listener reads before a worker takes over
@@ -44,6 +44,9 @@ class ListenerFeed:
         self.read_timeouts = read_timeouts
         self.timeout = timeout
         self.head_guard = head_guard
+        # TLS returns one record per recv and keeps decrypted bytes the selector cannot see:
+        # read it until it would block; a plain socket is drained by a short read.
+        self.plain = not is_tls(sock)
         self.stage: Deadline | None = None  # header stage, then body stage
         self.started = False
         self.feeding_body = False  # the head is whole; its small body is being read
@@ -76,8 +79,8 @@ class ListenerFeed:
                 self.last_read = now
                 if self.stage is not None:
                     self.stage.received(len(data))
-                if len(self.buffer) > self.head_guard:
-                    break
+                if len(self.buffer) > self.head_guard or (len(data) < RECV_SIZE and self.plain):
+                    break  # a short read took all there was: no recv to learn it (EAGAIN)
         except OSError:
             return "closed"
         if len(self.buffer) > self.head_guard:

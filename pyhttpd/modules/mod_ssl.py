@@ -30,7 +30,7 @@ from pyhttpd.config.model import ServerConfig, Settings, VirtualHost
 from pyhttpd.config.module import Module
 from pyhttpd.errorlog import ErrorLog
 from pyhttpd.errors import DirectiveError, StartupError
-from pyhttpd.http.connection import server_token
+from pyhttpd.http.generation import server_token
 from pyhttpd.http.phases import DECLINED, HookContext, Hooks, Phase
 from pyhttpd.http.request import Request
 from pyhttpd.modules.ssl_plain_http import answer_plain_http, speaks_plain_http

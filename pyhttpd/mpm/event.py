@@ -18,6 +18,7 @@ import time
 from pyhttpd.config.module import Module
 from pyhttpd.http.connection import Connection, Outcome
 from pyhttpd.http.pre_connection import run_pre_connection
+from pyhttpd.mpm.accepting import Accepted
 from pyhttpd.mpm.contract import ChildContext
 from pyhttpd.mpm.directives import ASYNC_REQUEST_WORKER_FACTOR, process_rows, thread_rows
 from pyhttpd.mpm.limits import EVENT_TAGS, check_threaded
@@ -71,7 +72,7 @@ MODULE = Module(
 #                    KeepAliveTimeout, counting as an available worker) and serve that too; a job
 #                    queued meanwhile releases a holder (through the holder's own pipe). Then hand
 #                    it back (IDLE: park it, or CLOSE) through the returns queue and wake the
-#                    listener.
+#                    listener (for a CLOSE only when the count matters now: see `wants_closes`).
 
 
 class EventListener(Listener):
@@ -110,14 +111,14 @@ class EventListener(Listener):
         self.limited = active >= self.pool.size + self.factor * counted
         return not self.limited
 
-    def connection_accepted(self, sock: socket.socket) -> None:
+    def connection_accepted(self, accepted: Accepted) -> None:
         self.open += 1
-        if self.context.generation.hooks.pre_connection_wanted(sock):
+        if self.context.generation.hooks.pre_connection_wanted(accepted.sock):
             # A TLS handshake to do: a worker does it (bounded by Timeout) and serves the first
             # request, as Apache's event does; the connection is parked here between requests.
-            self.pool.submit(sock)
+            self.pool.submit(accepted)
             return
-        connection = open_connection(sock, self)
+        connection = open_connection(accepted.sock, self, accepted)
         if connection is None:  # the client already left; the socket is closed
             self.open -= 1
             return
@@ -126,10 +127,20 @@ class EventListener(Listener):
     def finished(self) -> bool:
         return self.open == 0
 
+    def wants_closes(self) -> bool:
+        """Worker threads: whether a closed connection must wake the listener now. While it
+        accepts, its next wake-up (the next connection, at most TICK) counts the close: a
+        wake per connection is a write, a select and a GIL hand-off. It must wake when the
+        count can decide (accepting stopped at the limit, or a graceful stop waits for 0);
+        `timeout` covers a close queued just before accepting stopped."""
+        return not self.accepting or self.stop is not Stop.NONE
+
     def graceful(self) -> None:
         self.close_parked()
 
     def timeout(self) -> float:
+        if not self.accepting and not self.returns.empty():
+            return 0.0  # a worker may have skipped the wake just before accepting stopped
         deadlines = []
         if self.parked:
             deadlines.append(next(iter(self.parked.values())))
@@ -264,14 +275,15 @@ def serve_until_idle(job: object, slot: WorkerSlot, listener: EventListener) -> 
         connection: Connection | None = job
         sock = job.sock
     else:
-        assert isinstance(job, socket.socket)
-        served = run_pre_connection(job, listener.context.generation.hooks)  # mod_ssl's handshake
+        assert isinstance(job, Accepted)
+        hooks = listener.context.generation.hooks
+        served = run_pre_connection(job.sock, hooks)  # mod_ssl's handshake
         if served is None:  # closed by the failed hook
-            listener.returns.put((job, None, Outcome.CLOSE, 0.0))
+            listener.returns.put((job.sock, None, Outcome.CLOSE, 0.0))
             listener.wake.wake()
             return None
         sock = served
-        connection = open_connection(sock, listener)
+        connection = open_connection(sock, listener, job)
     outcome = Outcome.CLOSE
     deadline = 0.0  # an IDLE connection's KeepAliveTimeout, when it is handed back
     try:
@@ -300,7 +312,8 @@ def serve_until_idle(job: object, slot: WorkerSlot, listener: EventListener) -> 
 
     def handback() -> None:
         listener.returns.put((sock, connection, outcome, deadline))
-        listener.wake.wake()
+        if outcome is Outcome.IDLE or listener.wants_closes():
+            listener.wake.wake()
 
     return handback
 

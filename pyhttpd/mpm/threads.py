@@ -23,7 +23,8 @@ Which thread runs what:
 
 Several children share the listening sockets, which are non-blocking (as Apache's): a child that
 loses the race for a connection gets EAGAIN and goes back to its selector. There is no accept
-mutex between worker children (Apache's is for several Listen sockets); the herd is small.
+mutex between worker children (Apache's is for several Listen sockets); the listeners are in
+each child's epoll with EPOLLEXCLUSIVE, so a connection wakes one sleeping child, not all.
 """
 
 from __future__ import annotations
@@ -41,12 +42,14 @@ from collections.abc import Callable
 from types import FrameType
 
 from pyhttpd.http.connection import Connection
+from pyhttpd.mpm.accepting import Accepted, Acceptor, ListenerSelector
 from pyhttpd.mpm.contract import CHILD_OK, CHILD_SICK, GRACEFUL, RESTART, ChildContext
 from pyhttpd.scoreboard import WorkerSlot, WorkerState
 
 Handback = Callable[[], None] | None
 RunJob = Callable[[object, WorkerSlot], Handback]
 TICK = 1.0  # the listener's longest sleep: it re-checks its state at least this often
+PIPE_READ = 4096
 ACCEPT_BACKOFF = 0.1  # after an accept error other than a lost race (EMFILE...)
 
 
@@ -95,8 +98,10 @@ class WakePipe:
     def drain(self) -> bytes:
         chunks = []
         try:
-            while chunk := os.read(self.read_fd, 4096):
+            while chunk := os.read(self.read_fd, PIPE_READ):
                 chunks.append(chunk)
+                if len(chunk) < PIPE_READ:
+                    break  # all there was: a later byte wakes the (level-triggered) selector
         except BlockingIOError:
             pass
         return b"".join(chunks)
@@ -115,11 +120,14 @@ class Broadcast:
             os.write(self._write_fd, b"!")
 
 
-def open_connection(sock: socket.socket, listener: Listener) -> Connection | None:
-    """Worker thread: the engine's Connection for an accepted socket, refusing keep-alive once
-    the child stops; None (socket closed) if the client already left."""
+def open_connection(
+    sock: socket.socket, listener: Listener, accepted: Accepted
+) -> Connection | None:
+    """Worker thread: the engine's Connection for an accepted socket (or what pre_connection
+    made of it), refusing keep-alive once the child stops; None (socket closed) if the client
+    already left."""
     try:
-        connection = Connection(sock, listener.context.generation)
+        connection = accepted.connection(sock, listener.context.generation)
     except OSError:
         sock.close()
         return None
@@ -150,6 +158,9 @@ class WorkerPool:
         self._waiting = 0  # threads blocked on the queue
         self._queued = 0  # jobs in the queue (stop sentinels aside)
         self._holders: list[int] = []  # the release pipes (write ends) of holding threads
+        # Wake the listener whenever a thread turns READY (set once a graceful stop begins, for
+        # `finished`); otherwise only when it may have stopped accepting for want of a thread.
+        self.wake_always = False
         count = int(context.generation.config.get("ThreadsPerChild"))
         self.slots = [context.scoreboard.worker(context.slot, i) for i in range(count)]
         for slot in self.slots:
@@ -196,7 +207,10 @@ class WorkerPool:
                 return False
             self._holders.append(release_fd)
             self._available += 1
-            return True
+            wake = self._available <= 1  # the listener may have stopped accepting for want of one
+        if wake:
+            self._wake.wake()
+        return True
 
     def hold_end(self, release_fd: int) -> None:
         with self._lock:
@@ -221,7 +235,9 @@ class WorkerPool:
             slot.set_state(WorkerState.READY)
             with self._lock:
                 self._available += 1
-            self._wake.wake()
+                wake = self._available <= 1 or self.wake_always
+            if wake:  # a write, a select wake-up and a GIL hand-off: not for every connection
+                self._wake.wake()
             if handback is not None:
                 handback()
             with self._lock:
@@ -261,11 +277,12 @@ class Listener:
         self.pool = WorkerPool(context, self.run_job, wake)
         self.max_connections = int(self.config.get("MaxConnectionsPerChild") or 0)
         self.accepted = 0
-        self.selector = selectors.DefaultSelector()
+        self.selector = ListenerSelector()
         self.selector.register(wake.read_fd, selectors.EVENT_READ, self._on_wake)
         self.listeners = list(context.listeners)
         for sock in self.listeners:
             sock.setblocking(False)  # several children share it: accept must not block
+        self.acceptors = {sock: Acceptor(sock) for sock in self.listeners}
         if context.death_pipe >= 0:
             os.set_blocking(context.death_pipe, False)
             self.selector.register(context.death_pipe, selectors.EVENT_READ, self._on_death)
@@ -275,8 +292,8 @@ class Listener:
     def should_accept(self) -> bool:
         return self.pool.available > 0
 
-    def connection_accepted(self, sock: socket.socket) -> None:
-        self.pool.submit(sock)
+    def connection_accepted(self, accepted: Accepted) -> None:
+        self.pool.submit(accepted)
 
     def run_job(self, job: object, slot: WorkerSlot) -> Handback:  # worker threads
         raise NotImplementedError
@@ -307,7 +324,11 @@ class Listener:
                         break
                 else:
                     self.set_accepting(self.should_accept())
-                for key, _ in self.selector.select(self.timeout()):
+                events = self.selector.select(self.timeout())
+                if len(events) > 1:  # accept first: a stop in this round must not strand a
+                    # connection the kernel woke only this child for (EPOLLEXCLUSIVE)
+                    events.sort(key=lambda event: event[0].fileobj not in self.acceptors)
+                for key, _ in events:
                     key.data()
             self.pool.stop()
         except Exception as error:  # noqa: BLE001 - logged; the child exits and is replaced
@@ -322,7 +343,7 @@ class Listener:
             return
         for sock in self.listeners:
             if accepting:
-                self.selector.register(sock, selectors.EVENT_READ, lambda s=sock: self._accept(s))
+                self.selector.register_listener(sock, lambda s=sock: self._accept(s))
             else:
                 self.selector.unregister(sock)
         self.accepting = accepting
@@ -338,6 +359,7 @@ class Listener:
                 sock.close()  # this process's descriptor only
             self.listeners = []
             self.process.set_quiescing(True)
+            self.pool.wake_always = True
             self.stopping.set()
             self.graceful()
 
@@ -345,7 +367,7 @@ class Listener:
         if not self.accepting:
             return  # stopped (and the socket closed) earlier in this round of events
         try:
-            sock, _ = listener.accept()
+            accepted = self.acceptors[listener].accept()
         except (BlockingIOError, InterruptedError, ConnectionAbortedError):
             return  # another child was faster, or the client gave up
         except OSError as error:  # EMFILE and the like: log, back off a little, carry on
@@ -354,9 +376,8 @@ class Listener:
             )
             time.sleep(ACCEPT_BACKOFF)
             return
-        sock.setblocking(True)
         self.accepted += 1
-        self.connection_accepted(sock)
+        self.connection_accepted(accepted)  # a blocking socket (accept does not inherit O_NONBLOCK)
         if self.max_connections and self.accepted >= self.max_connections:
             self.begin_stop(Stop.GRACEFUL)
 

@@ -11,6 +11,7 @@ import socket
 from pyhttpd.config.module import Module
 from pyhttpd.http.connection import Outcome
 from pyhttpd.http.pre_connection import run_pre_connection
+from pyhttpd.mpm.accepting import Accepted
 from pyhttpd.mpm.contract import ChildContext
 from pyhttpd.mpm.directives import process_rows, thread_rows
 from pyhttpd.mpm.limits import WORKER_TAGS, check_threaded
@@ -49,20 +50,21 @@ class WorkerListener(Listener):
     """worker's listener: Listener's defaults (accept while a thread is idle), plus the job."""
 
     def run_job(self, job: object, slot: WorkerSlot) -> None:
-        assert isinstance(job, socket.socket)
+        assert isinstance(job, Accepted)
         serve_to_end(job, slot, self)
         return None
 
 
-def serve_to_end(sock: socket.socket, slot: WorkerSlot, listener: Listener) -> None:
+def serve_to_end(accepted: Accepted, slot: WorkerSlot, listener: Listener) -> None:
     """Worker thread: one connection to its end; K while waiting for the next request."""
-    served = run_pre_connection(sock, listener.context.generation.hooks)  # mod_ssl's handshake
+    hooks = listener.context.generation.hooks
+    served = run_pre_connection(accepted.sock, hooks)  # mod_ssl's handshake
     if served is None:
         return
     sock = served
     with sock:
-        connection = open_connection(sock, listener)
-        if connection is None:
+        connection = open_connection(sock, listener, accepted)
+        if connection is None or not connection.read_ahead():
             return
         connection.observer = SlotObserver(slot)
         keep_alive = max(float(listener.config.get("KeepAliveTimeout")), 0.001)

@@ -5,7 +5,8 @@ $LISTEN_FDS sockets from fd 3 on are adopted for the Listen addresses they match
 port and address, a wildcard matching a wildcard) instead of being bound, so a `.socket` unit can
 hold the listening sockets across a full restart; a Listen no inherited socket matches is bound
 as usual, and an inherited socket no Listen names is closed. Runs in the process that starts the
-server, before any child exists; the sockets are inherited by the children.
+server, before any child exists; the sockets are inherited by the children. Each listener gets
+TCP_NODELAY, as Apache's make_sock sets it: on Linux the sockets it accepts inherit it.
 """
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ def rebind_listeners(
                 sockets.append(kept)
             else:
                 sockets.extend(_bind(address, backlog))
+            _set_nodelay(sockets[-1])
     except StartupError:
         for sock in sockets:
             if sock not in current:
@@ -100,6 +102,14 @@ def _bind(address: ListenAddress, backlog: int) -> list[socket.socket]:
             f"{address}\nno listening sockets available, shutting down"
         ) from None
     return [sock]
+
+
+def _set_nodelay(sock: socket.socket) -> None:
+    """TCP_NODELAY on a listener, for the sockets it accepts (an error leaves it to each one)."""
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except OSError:
+        pass
 
 
 def _adopt(address: ListenAddress, candidates: Sequence[socket.socket]) -> socket.socket | None:

@@ -16,9 +16,9 @@ import socket
 from types import FrameType
 
 from pyhttpd.config import ServerConfig
-from pyhttpd.http.connection import Connection
 from pyhttpd.http.generation import Generation
 from pyhttpd.http.pre_connection import run_pre_connection
+from pyhttpd.mpm.accepting import Accepted, Acceptor
 from pyhttpd.scoreboard import Scoreboard, WorkerSlot, WorkerState
 from pyhttpd.scoreboard import file_path as scoreboard_file
 from pyhttpd.server.generation import build_generation
@@ -34,9 +34,11 @@ def _stop(signum: int, frame: FrameType | None) -> None:
     raise _Stop
 
 
-def _serve(client: socket.socket, generation: Generation, worker: WorkerSlot) -> None:
+def _serve(
+    client: socket.socket, accepted: Accepted, generation: Generation, worker: WorkerSlot
+) -> None:
     try:
-        connection = Connection(client, generation)
+        connection = accepted.connection(client, generation)
     except OSError:  # the client reset before we could look at it
         return
     connection.observer = worker
@@ -62,7 +64,7 @@ def run_single_process(config: ServerConfig) -> int:
     selector = selectors.DefaultSelector()
     for listener in listeners:
         listener.setblocking(False)
-        selector.register(listener, selectors.EVENT_READ)
+        selector.register(listener, selectors.EVENT_READ, Acceptor(listener))
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1):
         signal.signal(signum, _stop)
     board = _scoreboard(config)
@@ -75,18 +77,15 @@ def run_single_process(config: ServerConfig) -> int:
     try:
         while True:
             for key, _ in selector.select():
-                listener = key.fileobj
-                assert isinstance(listener, socket.socket)
                 try:
-                    client, _ = listener.accept()
+                    accepted = key.data.accept()  # a blocking socket
                 except BlockingIOError:
                     continue
-                client.setblocking(True)
-                served = run_pre_connection(client, generation.hooks)  # mod_ssl's handshake
+                served = run_pre_connection(accepted.sock, generation.hooks)  # mod_ssl's handshake
                 if served is None:
                     continue
                 with served:
-                    _serve(served, generation, worker)
+                    _serve(served, accepted, generation, worker)
     except _Stop:
         return 0
     finally:
