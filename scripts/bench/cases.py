@@ -66,7 +66,7 @@ def _wrk(server: Server, kind: str, connections: int, plan: Plan, record: Record
     record.put("requests_per_s", result.requests_per_s if ok else None)
     record.put("p99_ms", result.p99_ms if ok else None)
     if ok and result.errors:
-        record.note(f"{result.errors} socket errors or non-2xx answers in one round")
+        record.note(f"wrk errors in one round: {result.error_kinds}")
 
 
 def small_keepalive(server: Server, plan: Plan, record: Record) -> None:

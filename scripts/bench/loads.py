@@ -23,6 +23,7 @@ class WrkResult:
     p99_ms: float | None = None
     requests: int = 0
     errors: int = 0
+    error_kinds: str = ""  # the non-zero kinds of `errors`: "read 2, non-2xx 4"
     error: str = ""
 
 
@@ -63,15 +64,16 @@ def parse_wrk(text: str) -> WrkResult:
         return WrkResult(error=text.strip().splitlines()[-1] if text.strip() else "no output")
     percentiles = dict(re.findall(r"^\s+(50|75|90|99)%\s+(\S+)", text, re.M))
     total = re.search(r"^\s+(\d+) requests in", text, re.M)
-    errors = 0
+    kinds: dict[str, int] = {}
     socket_errors = re.search(
         r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text
     )
     if socket_errors:
-        errors += sum(int(n) for n in socket_errors.groups())
+        counts = map(int, socket_errors.groups())
+        kinds.update(zip(("connect", "read", "write", "timeout"), counts, strict=True))
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
     if non_2xx:
-        errors += int(non_2xx[1])
+        kinds["non-2xx"] = int(non_2xx[1])
     if total and int(total[1]) == 0:
         return WrkResult(error="no request answered during the run")
     return WrkResult(
@@ -80,7 +82,8 @@ def parse_wrk(text: str) -> WrkResult:
         p50_ms=_millis(percentiles["50"]) if "50" in percentiles else None,
         p99_ms=_millis(percentiles["99"]) if "99" in percentiles else None,
         requests=int(total[1]) if total else 0,
-        errors=errors,
+        errors=sum(kinds.values()),
+        error_kinds=", ".join(f"{kind} {count}" for kind, count in kinds.items() if count),
     )
 
 

@@ -43,7 +43,9 @@ def test_wrk_socket_errors_and_non_2xx_are_counted() -> None:
     errors = (
         "  Socket errors: connect 1, read 2, write 0, timeout 3\n  Non-2xx or 3xx responses: 4\n"
     )
-    assert parse_wrk(WRK.format(errors=errors)).errors == 10
+    result = parse_wrk(WRK.format(errors=errors))
+    assert result.errors == 10
+    assert result.error_kinds == "connect 1, read 2, timeout 3, non-2xx 4"
 
 
 def test_wrk_without_figures_is_an_error_not_an_exception() -> None:
