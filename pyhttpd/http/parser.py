@@ -60,6 +60,12 @@ REGISTERED_METHODS = frozenset(
     "LOCK UNLOCK VERSION-CONTROL CHECKOUT UNCHECKOUT CHECKIN UPDATE LABEL REPORT MKWORKSPACE "
     "MKACTIVITY BASELINE-CONTROL MERGE".split()
 )
+_REGISTERED_BYTES = frozenset(method.encode() for method in REGISTERED_METHODS)
+# The usual request line under Strict: token, one space, a target of visible characters (no
+# control, space or DEL), one space, HTTP/1.0 or HTTP/1.1.
+_USUAL_REQUEST_LINE = re.compile(
+    rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([\x21-\x7e\x80-\xff]+) HTTP/1\.([01])"
+)
 
 
 @dataclass(frozen=True)
@@ -86,7 +92,14 @@ def parse_head(buffer: bytes | bytearray, limits: Limits) -> tuple[RequestHead, 
     request_line = bytes(buffer[start:line_end]).rstrip(b"\r")
     if len(request_line) > limits.request_line:
         raise HttpError(414, "request line exceeds LimitRequestLine", "AH00565")
-    method, target, version = _request_line(request_line, limits)
+    usual = None if limits.unsafe else _USUAL_REQUEST_LINE.fullmatch(request_line)
+    if usual is not None and (not limits.registered_methods or usual[1] in _REGISTERED_BYTES):
+        # A token, a target without controls or spaces and HTTP/1.0 or 1.1 under Strict: what
+        # _request_line would accept, in one match instead of ~10 calls.
+        method, target = usual[1].decode("latin-1"), usual[2].decode("latin-1")
+        version = (1, int(usual[3]))
+    else:
+        method, target, version = _request_line(request_line, limits)
     if version == (0, 9):
         return RequestHead(method, target, version, Headers(), request_line.decode("latin-1")), (
             line_end + 1

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pyhttpd.errors import HttpError
-from pyhttpd.http.parser import Limits, parse_head
+from pyhttpd.http.parser import Limits, _request_line, parse_head
 
 REQUEST = b"GET /index.html HTTP/1.1\r\nHost: example.com\r\nAccept: */*\r\n\r\n"
 
@@ -244,3 +246,36 @@ def test_errors_carry_a_tag_and_close_the_connection() -> None:
     assert raised.value.tag.startswith("AH")
     assert raised.value.close
     assert raised.value.reason
+
+
+_LINE_PARTS = st.tuples(
+    st.sampled_from([b"GET", b"FOO", b"G\x00T", b"", b"M-SEARCH", b"G(T", b"PROPFIND"]),
+    st.sampled_from([b" ", b"  ", b"\t", b""]),
+    st.binary(max_size=12).map(lambda raw: b"/" + raw.replace(b"\n", b"").replace(b"\r", b""))
+    | st.sampled_from([b"/", b"/a b", b"*", b"/\x7f", b"/\xe9", b"", b"/\x00"]),
+    st.sampled_from([b" ", b"  ", b"\t", b""]),
+    st.sampled_from([b"HTTP/1.1", b"HTTP/1.0", b"http/1.1", b"HTTP/2.0", b"HTTP/1.1 ", b"",
+                     b"HTTP/0.9", b"HTTP/1.10", b"HTTP/3"]),
+)  # fmt: skip
+
+
+@settings(max_examples=500, deadline=None)
+@given(line=_LINE_PARTS.map(b"".join), strict_methods=st.booleans())
+def test_the_usual_request_line_match_agrees_with_the_full_check(
+    line: bytes, strict_methods: bool
+) -> None:
+    """parse_head's one-regex path for the usual line gives what _request_line gives."""
+    limits = Limits(registered_methods=strict_methods)
+    try:
+        expected: object = _request_line(line, limits)
+    except HttpError as error:
+        expected = error.status
+    try:
+        parsed = parse_head(line + b"\r\nHost: x\r\n\r\n", limits)
+        got: object = None
+        if parsed is not None:
+            head = parsed[0]
+            got = (head.method, head.target, head.version)
+    except HttpError as error:
+        got = error.status
+    assert got == expected
