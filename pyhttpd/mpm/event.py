@@ -335,8 +335,9 @@ def _hold(connection: Connection, deadline: float, listener: EventListener) -> H
     if pending is not None and pending():  # TLS bytes already decrypted: no readable event
         return Held.READY
     pool = listener.pool
+    # (a release that came just as the previous hold ended still sits in the pipe: this hold
+    # then ends at once and parks the connection, which is harmless and rare)
     released, release = _release_pipe()
-    _drain(released)  # a release that came as the previous hold ended
     if listener.stopping.is_set or not pool.hold_begin(release):
         return Held.RELEASED
     try:
