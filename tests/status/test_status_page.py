@@ -164,6 +164,8 @@ def test_pyhttpdctl_status_and_fullstatus(server: Running) -> None:
     lines = short.stdout.splitlines()
     assert "Server MPM: event" in lines and any(x.startswith("Scoreboard: ") for x in lines)
     assert any(line.startswith("Sum ") for line in lines) and "Srv" not in short.stdout
+    # the last request its worker served (an earlier test's may have been overwritten since)
+    assert fetch(server.root.port, "/index.html")[0] == 200
     full = pyhttpd(server.root, "fullstatus", program="pyhttpdctl")
     assert full.returncode == 0, full.stderr
     header = next(line for line in full.stdout.splitlines() if line.startswith("Srv "))
