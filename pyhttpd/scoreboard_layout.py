@@ -254,7 +254,7 @@ CPU_SAMPLE_SECONDS = 0.05
 class WorkerSlot:
     """Writer for one worker record; used only by the thread (or prefork child) that owns it."""
 
-    __slots__ = ("_buffer", "_base", "slot", "thread", "_cpu", "_cpu_at")
+    __slots__ = ("_buffer", "_base", "slot", "thread", "_cpu", "_cpu_at", "_texts")
 
     def __init__(self, buffer: mmap.mmap, base: int, slot: int, thread: int) -> None:
         self._buffer = buffer
@@ -263,6 +263,8 @@ class WorkerSlot:
         self.thread = thread
         self._cpu: tuple[float, float] = (0.0, 0.0)  # the process's (user, system) last read
         self._cpu_at = 0.0
+        # the last (client, vhost, protocol) and their encodings: a connection's stay the same
+        self._texts: tuple[object, tuple[bytes, bytes, bytes]] = (None, (b"", b"", b""))
 
     def set_state(self, state: WorkerState) -> None:
         """Apache's update_child_status: READY ends a connection (its counters reset); DEAD also
@@ -293,13 +295,16 @@ class WorkerSlot:
         buffer[base] = WorkerState.BUSY_WRITE
         tail = tail or buffer[HEADER_SIZE + GLOBAL_REQUEST_TAIL_AT] != 0
         WORKER_START.pack_into(buffer, base + WORKER_START_AT, time.time())
+        key = (client, vhost, protocol)
+        if self._texts[0] != key:
+            encoded = (
+                encode_text(client, CLIENT_WIDTH),
+                encode_text(vhost, VHOST_WIDTH),
+                encode_text(protocol, PROTOCOL_WIDTH),
+            )
+            self._texts = (key, encoded)
         WORKER_TEXT.pack_into(
-            buffer,
-            base + WORKER_TEXT_AT,
-            encode_text(line, REQUEST_WIDTH, tail),
-            encode_text(client, CLIENT_WIDTH),
-            encode_text(vhost, VHOST_WIDTH),
-            encode_text(protocol, PROTOCOL_WIDTH),
+            buffer, base + WORKER_TEXT_AT, encode_text(line, REQUEST_WIDTH, tail), *self._texts[1]
         )
 
     def request_finished(self, bytes_sent: int) -> None:

@@ -106,6 +106,7 @@ class Connection:
         self.max_keep_alive_requests = settings.max_keep_alive_requests
         self.head_guard = settings.head_guard
         self.observer: RequestObserver | None = None
+        self._vhost_label: tuple[object, str] = (None, "")  # (server settings, "name:port")
         # The MPM's say on keep-alive (False once the child is stopping: Connection: close).
         self.may_keep_alive: Callable[[], bool] | None = None
         self.unread_input = False  # a body left unread, or a rejected head: linger at close
@@ -351,12 +352,15 @@ class Connection:
     def _started(self, request: Request) -> None:
         if self.observer is not None:
             head = request.head
-            name = str(request.server.get("ServerName") or "")
-            name = name.rsplit(":", 1)[0] if name.count(":") == 1 else name  # host:port
-            vhost = f"{name}:{self.local[1]}"
-            client = self.client[0]
-            protocol = "HTTP/{}.{}".format(*head.version)
-            self.observer.request_started(head.request_line, client, vhost, protocol)
+            server = request.server
+            if self._vhost_label[0] is not server:  # the same server, request after request
+                name = str(server.get("ServerName") or "")
+                name = name.rsplit(":", 1)[0] if name.count(":") == 1 else name  # host:port
+                self._vhost_label = (server, f"{name}:{self.local[1]}")
+            protocol = _PROTOCOLS.get(head.version) or "HTTP/{}.{}".format(*head.version)
+            self.observer.request_started(
+                head.request_line, self.client[0], self._vhost_label[1], protocol
+            )
 
     def _finished(self, request: Request) -> None:
         if self.observer is not None:
@@ -594,6 +598,7 @@ class Connection:
         self._log("error", "core", f"unexpected error in {where}: {trace}")
 
 
+_PROTOCOLS = {(1, 1): "HTTP/1.1", (1, 0): "HTTP/1.0"}
 _NOT_BLANK = re.compile(rb"[^\r\n]")
 
 
