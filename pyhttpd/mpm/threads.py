@@ -354,6 +354,11 @@ class Listener:
             return
         self.stop = stop
         if stop is Stop.GRACEFUL:
+            # The master sends one GRACEFUL byte per child down the generation's pipe of death:
+            # a child already on its way out must not take another child's byte (that child
+            # would never stop). A hard restart or stop reaches it by signal.
+            with contextlib.suppress(KeyError, ValueError):
+                self.selector.unregister(self.context.death_pipe)
             self.set_accepting(False)
             for sock in self.listeners:
                 sock.close()  # this process's descriptor only

@@ -383,3 +383,54 @@ def test_scoreboard_file_moves_the_scoreboard_for_master_and_pyhttpdctl(tmp_path
         if pid_file.exists():
             with contextlib.suppress(ProcessLookupError, ValueError):
                 os.kill(int(pid_file.read_text()), signal.SIGKILL)
+
+
+def _keep_alive_load(port: int, stop: threading.Event) -> None:
+    """One client on a kept-alive connection (reconnecting when the server closes it), until
+    told to stop: bounded to 20 s and 5,000 requests."""
+    deadline, sent = time.monotonic() + 20, 0
+    sock: socket.socket | None = None
+    while not stop.is_set() and time.monotonic() < deadline and sent < 5000:
+        try:
+            sock = sock or socket.create_connection(("127.0.0.1", port), timeout=5)
+            sock.sendall(b"GET /index.html HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            answer = sock.recv(65536)
+            sent += 1
+            if not answer or b"Connection: close" in answer:
+                sock.close()
+                sock = None
+        except OSError:
+            if sock is not None:
+                sock.close()
+            sock = None
+    if sock is not None:
+        sock.close()
+
+
+@pytest.mark.parametrize("mpm", ["worker", "event"])
+def test_every_old_child_leaves_on_graceful_under_keep_alive_load(tmp_path: Path, mpm: str) -> None:
+    """The master sends one GRACEFUL byte per child down the generation's pipe of death; a
+    child already stopping must not read another's (that child would serve on, forever)."""
+    root = ServerRoot(tmp_path, mpm=mpm)
+    (root.htdocs / "index.html").write_text("hello\n")
+    root.write_config(
+        "PidFile logs/httpd.pid\nStartServers 3\nServerLimit 8\nThreadsPerChild 4\n"
+        "ThreadLimit 4\nMaxRequestWorkers 32\nMinSpareThreads 4\nMaxSpareThreads 32\n"
+    )
+    with master(root, idle=12) as running:
+        stop = threading.Event()
+        clients = [
+            threading.Thread(target=_keep_alive_load, args=(root.port, stop)) for _ in range(6)
+        ]
+        for client in clients:
+            client.start()
+        try:
+            for generation in range(3):
+                old = {child.pid for child in running.children()}
+                running.process.send_signal(signal.SIGUSR1)
+                assert wait_until(lambda g=generation: snapshot(root).running_generation > g, 5)
+                assert wait_until(lambda o=old: not (o & live_pids(root)), timeout=10), generation
+        finally:
+            stop.set()
+            for client in clients:
+                client.join()
