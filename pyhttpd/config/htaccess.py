@@ -26,6 +26,7 @@ from pyhttpd.config.nodes import Node
 from pyhttpd.config.processor import Processor, ScopeBuilder
 from pyhttpd.config.reader import READ_PHASE_DIRECTIVES, Reader
 from pyhttpd.errors import ConfigError, DirectiveError
+from pyhttpd.memo import remember
 
 DEFAULT_ACCESS_FILE = ".htaccess"
 KIND = "htaccess"
@@ -158,9 +159,7 @@ def read_access_file(
         if cached is None or cached[0] is not config:
             result = _parse(config, path, overrides)
             with _cache_lock:
-                if len(_cache) >= CACHE_LIMIT:
-                    _cache.clear()
-                _cache[key] = (config, result)
+                remember(_cache, key, (config, result), CACHE_LIMIT)
         else:
             result = cached[1]
         if isinstance(result, HtaccessError):

@@ -20,6 +20,7 @@ from typing import Any
 
 from pyhttpd.config.directives import DirectiveSpec, Merge
 from pyhttpd.config.model import Section, ServerConfig, Settings, VirtualHost, freeze
+from pyhttpd.memo import remember
 
 _DIRECTORY = ("directory",)
 _DIRECTORY_MATCH = ("directorymatch",)
@@ -230,9 +231,8 @@ def merge(
         for name, value in layer.values.items():
             values[name] = values.get(name, ()) + value if name in appended else value
     merged = freeze(values, base.defaults)
-    if len(_MERGED) >= MERGE_MEMO_SIZE:
-        _MERGED.clear()  # a generation's worth is far smaller; .htaccess layers are new each time
-    _MERGED[key] = (merged, base, table, layers)
+    # a generation's worth is far smaller than the limit; .htaccess layers are new each time
+    remember(_MERGED, key, (merged, base, table, layers), MERGE_MEMO_SIZE)
     return merged
 
 

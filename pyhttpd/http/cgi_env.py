@@ -22,6 +22,7 @@ from pyhttpd.config.model import Settings
 from pyhttpd.http.authn import AUTH_TYPE_NOTE, USER_NOTE
 from pyhttpd.http.redirect import server_name, server_port, signature, sub_request
 from pyhttpd.http.request import Request
+from pyhttpd.memo import remember
 
 # request.notes keys written by mod_alias (ap_set_context_info) and read here.
 CONTEXT_PREFIX_NOTE = "context_prefix"
@@ -69,10 +70,7 @@ def _header_rule(name: str) -> tuple[str, bool] | None:
         rule = None
     else:
         rule = (key, True)
-    if len(_HEADER_RULES) >= _LIMIT:
-        _HEADER_RULES.clear()
-    _HEADER_RULES[name] = rule
-    return rule
+    return remember(_HEADER_RULES, name, rule, _LIMIT)
 
 
 def add_header_variables(env: dict[str, str], request: Request) -> None:
@@ -132,9 +130,7 @@ def site_variables(request: Request, server_software: str) -> dict[str, str]:
             "SCRIPT_FILENAME": "",
             "REMOTE_PORT": "",
         }
-        if len(table) >= _LIMIT:
-            table.clear()
-        table[key] = found
+        remember(table, key, found, _LIMIT)
     return found
 
 

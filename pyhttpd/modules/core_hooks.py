@@ -25,6 +25,7 @@ from pyhttpd.http.files import serve_file
 from pyhttpd.http.options import FOLLOW_SYMLINKS, SYMLINKS_IF_OWNER_MATCH, OptionsState, resolve
 from pyhttpd.http.phases import DECLINED, OK, HookContext, Hooks, Order, Phase
 from pyhttpd.http.request import Request
+from pyhttpd.memo import remember
 
 
 def allowed_methods(request: Request) -> str:
@@ -98,9 +99,8 @@ def map_to_storage(request: Request) -> int:
     _apply(request, layers + regex_dirs + files + nested + locations + conditions)
     if probes is not None and not pool.conditions and not request.path_info:
         if _conditionless(found):
-            if len(pool.walks) >= WALK_MEMO_SIZE:
-                pool.walks.clear()
-            pool.walks[key] = (request.notes[LAYERS_NOTE], request.per_dir, tuple(probes))
+            kept = (request.notes[LAYERS_NOTE], request.per_dir, tuple(probes))
+            remember(pool.walks, key, kept, WALK_MEMO_SIZE)
     return OK
 
 

@@ -41,6 +41,7 @@ from pyhttpd.http.authz import (
 )
 from pyhttpd.http.phases import DECLINED, OK, HookContext, Hooks, Order, Phase
 from pyhttpd.http.request import Request
+from pyhttpd.memo import remember
 
 
 @dataclass(frozen=True)
@@ -240,9 +241,7 @@ def request_config(request: Request) -> AuthzConfig:
     for layer in request.notes.get(LAYERS_NOTE, ()):
         cached = _layer_cache.get(id(layer))
         if cached is None or cached[0] is not layer:
-            if len(_layer_cache) > 4096:
-                _layer_cache.clear()
-            cached = _layer_cache[id(layer)] = (layer, layer_config(layer))
+            cached = remember(_layer_cache, id(layer), (layer, layer_config(layer)), 4096)
         if cached[1] is not None:
             merged = merge_authz(merged, cached[1])
     return merged

@@ -27,6 +27,7 @@ from pyhttpd.http.generation import server_token
 from pyhttpd.http.options import EXEC_CGI, effective_options
 from pyhttpd.http.phases import DECLINED, OK
 from pyhttpd.http.request import Request
+from pyhttpd.memo import remember
 from pyhttpd.modules.wsgi_environ import ErrorStream, Plan, make_plan, wsgi_environ
 from pyhttpd.modules.wsgi_response import CLOSE_NOTE, FileWrapper, Response, respond
 from pyhttpd.modules.wsgi_script import (
@@ -71,9 +72,7 @@ class Runtime:
         plan = self.plans.get(key)  # a Plan keeps its settings and alias alive: ids stay theirs
         if plan is None:
             plan = make_plan(request, alias, self.threaded, self.forked, FileWrapper)
-            if len(self.plans) >= PLAN_LIMIT:
-                self.plans.clear()
-            self.plans[key] = plan
+            remember(self.plans, key, plan, PLAN_LIMIT)
         return plan
 
 

@@ -23,6 +23,7 @@ from typing import Any
 from wsgiref.util import is_hop_by_hop
 
 from pyhttpd.http.request import FileBody, Request, StreamAborted, StreamBody
+from pyhttpd.memo import remember
 
 _FORBIDDEN_CHARACTERS = ("\r", "\n", "\0")
 ErrorReport = Callable[[BaseException], None]
@@ -64,9 +65,7 @@ def _check_status(status: object) -> int:
         raise ValueError("embedded newline in response status")
     code = int(status[:3])
     if type(status) is str:
-        if len(_STATUS_CODES) >= _LIMIT:
-            _STATUS_CODES.clear()
-        _STATUS_CODES[status] = code
+        remember(_STATUS_CODES, status, code, _LIMIT)
     return code
 
 
@@ -84,9 +83,7 @@ def _check_headers(headers: object) -> list[tuple[str, str]]:
             pass
         _check_header(pair)
         if type(pair) is tuple and type(pair[0]) is str and type(pair[1]) is str:
-            if len(checked) >= _LIMIT:
-                checked.clear()
-            checked[pair] = True
+            remember(checked, pair, True, _LIMIT)
     return list(headers)
 
 
