@@ -51,7 +51,7 @@ from pyhttpd.http.parser import parse_head
 from pyhttpd.http.phases import Phase, process_request
 from pyhttpd.http.request import FileBody, Request, StreamAborted, StreamBody
 from pyhttpd.http.responses import error_document, error_page
-from pyhttpd.http.sending import Sender
+from pyhttpd.http.sending import Sender, wait_ready
 from pyhttpd.http.tls_errors import want_read, want_write
 from pyhttpd.http.uri import parse_target
 from pyhttpd.http.writer import response_head
@@ -628,10 +628,9 @@ def _receive(sock: socket.socket, wait: float) -> bytes:
             events = select.POLLOUT
         now = time.monotonic()
         deadline = now + wait if deadline is None else deadline
-        poller = select.poll()
-        poller.register(sock, events)
-        if now >= deadline or not poller.poll((deadline - now) * 1000):
+        if now >= deadline:
             raise TimeoutError("timed out")
+        wait_ready(sock, events, deadline - now)
 
 
 def _address(address: object) -> tuple[str, int]:

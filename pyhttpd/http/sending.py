@@ -109,7 +109,7 @@ class Sender:
             try:
                 sent = os.sendfile(out, fd, offset, min(end - offset, SENDFILE_MAX))
             except BlockingIOError:
-                _wait(sock, select.POLLOUT, self.timeout)
+                wait_ready(sock, select.POLLOUT, self.timeout)
                 continue
             except OSError as error:
                 if error.errno not in NO_SENDFILE or offset != start:
@@ -147,13 +147,14 @@ class Sender:
             try:
                 view = view[sock.send(view, flags) :]
             except (BlockingIOError, want_write()):
-                _wait(sock, select.POLLOUT, self.timeout)
+                wait_ready(sock, select.POLLOUT, self.timeout)
             except want_read():  # TLS: the peer's records must be read first
-                _wait(sock, select.POLLIN, self.timeout)
+                wait_ready(sock, select.POLLIN, self.timeout)
 
 
-def _wait(sock: socket.socket, events: int, timeout: float) -> None:
-    """Wait until the socket is ready for `events`; TimeoutError after `timeout` seconds."""
+def wait_ready(sock: socket.socket, events: int, timeout: float) -> None:
+    """Wait until the socket is ready for `events`; TimeoutError after `timeout` seconds (the
+    engine's reads wait through this too)."""
     poller = select.poll()
     poller.register(sock, events)
     if not poller.poll(timeout * 1000):
