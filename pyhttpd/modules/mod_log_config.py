@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -154,6 +155,16 @@ def _clock(fmt: str) -> Item:
     return item
 
 
+def _process_id(argument: str) -> Item:
+    """%P / %{pid}P: the process; %{tid}P / %{hextid}P: the thread that served the request
+    (as the error log's tid, the kernel's thread id)."""
+    if argument == "tid":
+        return lambda r: str(threading.get_native_id())
+    if argument == "hextid":
+        return lambda r: f"{threading.get_native_id():x}"
+    return lambda r: str(os.getpid())
+
+
 def _letter(letter: str, argument: str) -> Item:
     """One %-directive -> a function of the request (Apache's log_pfn table)."""
     header = argument
@@ -183,7 +194,7 @@ def _letter(letter: str, argument: str) -> Item:
             r.head.headers.get("Host") or str(r.server.get("ServerName") or "-")
         ),
         "p": lambda r: str(r.local[1]),
-        "P": lambda r: str(os.getpid()),
+        "P": _process_id(argument),
         "f": lambda r: _dash(r.filename),
         "k": lambda r: str(r.notes.get("keepalives", 0)),
         "X": lambda r: "-" if r.notes.get("close") else "+",
