@@ -50,6 +50,18 @@ class StartupError(PyhttpdError):
         self.exit_code = exit_code
 
 
+class ThreadNeeded(PyhttpdError):
+    """The event listener, serving a request itself, met work that may wait (a handler that is
+    not a small file, a DNS lookup, an ErrorDocument's internal redirect): a worker thread must
+    go on. `request` is the request to resume at its handler (with `error`: at its error
+    response), or None to run it again from its head (nothing was sent or logged yet)."""
+
+    def __init__(self, request: object = None, error: HttpError | None = None) -> None:
+        super().__init__("a worker thread must go on with this request")
+        self.request = request
+        self.error = error
+
+
 class HttpError(PyhttpdError):
     """A request that gets an error status: the status, the reason for the error log, an AH tag.
 

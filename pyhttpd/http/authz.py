@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from pyhttpd.errors import DirectiveError
+from pyhttpd.errors import DirectiveError, ThreadNeeded
 from pyhttpd.http.netmatch import address_of
 
 if TYPE_CHECKING:
@@ -202,6 +202,8 @@ def double_reverse_host(request: Request) -> str | None:
     resolves back to the client's address; None otherwise. Looked up once per request."""
     if _DOUBLE_REVERSE_NOTE in request.notes:
         return request.notes[_DOUBLE_REVERSE_NOTE]  # type: ignore[no-any-return]
+    if not request.may_block:
+        raise ThreadNeeded()  # a lookup can take seconds: not in event's listener
     client = request.client[0]
     found: str | None = None
     try:

@@ -11,7 +11,9 @@ whose bytes are there and returns IDLE instead of waiting for the next keep-aliv
 buffer is empty; the Connection (buffer, served count) can be served again once the socket is
 readable. The KeepAliveTimeout of a parked connection is then the MPM's to keep. event's listener
 also reads the next request itself through `Connection.feed` (listener_feed.py), and
-`expire_head` gives the engine's answer to one that missed its deadline. An MPM learns when
+`expire_head` gives the engine's answer to one that missed its deadline; `serve_inline` lets the
+listener serve a request itself when nothing in it can wait, handing the rest to a worker thread
+(the request stops at ThreadNeeded and `serve` resumes it). An MPM learns when
 requests start and finish through `Connection.observer` (a RequestObserver; the engine never
 imports the scoreboard), and `Connection.may_keep_alive` lets it refuse keep-alive while the
 child is stopping.
@@ -32,6 +34,7 @@ import itertools
 import re
 import select
 import socket
+import stat as stat_module
 import time
 import traceback
 from collections.abc import Callable
@@ -39,7 +42,7 @@ from enum import Enum
 from typing import NoReturn, Protocol
 
 from pyhttpd.config.lookup import select_vhost, server_settings
-from pyhttpd.errors import HttpError
+from pyhttpd.errors import HttpError, ThreadNeeded
 from pyhttpd.http.body import ChunkedDecoder, LengthDecoder
 from pyhttpd.http.body_input import BodyInput
 from pyhttpd.http.deadlines import Deadline, socket_wait, start
@@ -48,7 +51,7 @@ from pyhttpd.http.generation import MIN_TIMEOUT, Generation
 from pyhttpd.http.listener_feed import ListenerFeed
 from pyhttpd.http.messages import Headers, RequestHead
 from pyhttpd.http.parser import parse_head
-from pyhttpd.http.phases import Phase, process_request
+from pyhttpd.http.phases import Phase, process_request, run_handler
 from pyhttpd.http.request import FileBody, Request, StreamAborted, StreamBody
 from pyhttpd.http.responses import error_document, error_page
 from pyhttpd.http.sending import Sender, wait_ready
@@ -57,12 +60,16 @@ from pyhttpd.http.uri import parse_target
 from pyhttpd.http.writer import response_head
 
 RECV_SIZE = 65536
+# serve_inline: the largest file event's listener sends itself (one pread, one send; what the
+# socket cannot take at once is the most a connection then keeps for a worker to write)
+INLINE_FILE_MAX = 8192
 LINGER = 2.0  # seconds a closing connection reads what its client still sends
 
 
 class Outcome(Enum):
     CLOSE = "close"
     IDLE = "idle"
+    THREAD = "thread"  # serve_inline: a worker thread must go on (serve(until_idle=True))
 
 
 class RequestObserver(Protocol):
@@ -110,6 +117,14 @@ class Connection:
         # The MPM's say on keep-alive (False once the child is stopping: Connection: close).
         self.may_keep_alive: Callable[[], bool] | None = None
         self.unread_input = False  # a body left unread, or a rejected head: linger at close
+        # serve_inline's hand-over to a worker thread: the request to go on with, and whether
+        # the last response was the connection's last (close once it is out)
+        self._resume: tuple[RequestHead, ThreadNeeded] | None = None
+        self._closing = False
+        self.inline = False  # event's listener is serving a request itself
+        # whether the last request was one serve_inline serves whole (event's workers then
+        # give the connection back rather than wait for its next request)
+        self.last_fits_inline = False
         self.sender = Sender(sock, self.timeout, self._log_exception)
         # event's listener reads the next request itself (see listener_feed.py)
         self.feed = ListenerFeed(
@@ -122,8 +137,21 @@ class Connection:
         """Serve requests until the connection should close; only the socket's errors end it.
 
         With `until_idle`, return IDLE when the keep-alive wait would begin with an empty buffer;
-        a later call (once the socket is readable) reads the next request at once.
+        a later call (once the socket is readable) reads the next request at once. After
+        serve_inline's THREAD, this goes on where that stopped.
         """
+        if self.sender.pending or self._closing:  # what serve_inline left to finish
+            try:
+                self.sender.flush()
+            except OSError:
+                return Outcome.CLOSE
+            if self._closing:
+                self._closing = False
+                if self.unread_input or self.buffer:
+                    self._lingering_close()
+                return Outcome.CLOSE
+            if until_idle and _blank(self.buffer):
+                return Outcome.IDLE
         try:
             outcome = self._serve(until_idle)
         except OSError:
@@ -134,6 +162,64 @@ class Connection:
         if outcome is Outcome.CLOSE and (self.unread_input or self.buffer):
             self._lingering_close()
         return outcome
+
+    def serve_inline(self) -> Outcome:
+        """event's listener: serve the request whose head it has read, in its own thread, when
+        nothing in it can wait: a GET or HEAD without a body, no other request behind it, and
+        (decided before the handler runs, see `_inline_handler`) a small file; a write the
+        socket cannot take at once is left to a worker (Sender.defer). IDLE or CLOSE when done;
+        THREAD when a worker thread must go on: `serve(until_idle=True)` then resumes the
+        request at its handler or error response, runs it again from its head (a DNS lookup),
+        finishes the write, serves what follows in the buffer, or does the lingering close. No
+        thread hand-off, no lock and no GIL contention for the usual keep-alive request."""
+        head = self._inline_head()
+        if head is None:
+            return Outcome.THREAD  # the head stays in the buffer: a worker serves it as usual
+        self.inline = self.sender.defer = True
+        try:
+            keep_alive = self._handle(head)
+        except ThreadNeeded as needed:
+            self._resume = (head, needed)
+            return Outcome.THREAD
+        except OSError:
+            return Outcome.CLOSE
+        except Exception as error:  # noqa: BLE001 - a bug must cost one connection, not a process
+            self._log_exception("the connection engine", error)
+            return Outcome.CLOSE
+        finally:
+            self.inline = self.sender.defer = False
+        self.served += 1
+        if not self.sender.pending:
+            if keep_alive and _blank(self.buffer):
+                return Outcome.IDLE
+            if not keep_alive and not (self.unread_input or self.buffer):
+                return Outcome.CLOSE
+        self._closing = not keep_alive
+        return Outcome.THREAD  # a write to finish, pipelined requests, a lingering close
+
+    def _inline_head(self) -> RequestHead | None:
+        """The listener's parsed head, taken from the buffer, if serve_inline may serve it."""
+        parsed = self.feed.peek_parsed()
+        if parsed is None:
+            return None
+        head, consumed = parsed
+        if consumed != len(self.buffer) or not _bodiless_read(head):
+            return None
+        self.feed.take_parsed()
+        del self.buffer[:consumed]
+        return head
+
+    def _inline_handler(self, request: Request) -> bool:
+        """Whether event's listener may run this request's handler: no module's handler (the
+        default handler) and a regular file small enough that its response goes out in one send
+        (well under the socket's send buffer) with nothing to wait for."""
+        found = request.stat
+        return (
+            not request.handler
+            and found is not None
+            and stat_module.S_ISREG(found.st_mode)
+            and found.st_size <= INLINE_FILE_MAX
+        )
 
     def read_ahead(self) -> bool:
         """Read a new connection's first bytes without waiting, as event's listener does: the
@@ -179,10 +265,19 @@ class Connection:
 
     def _serve(self, until_idle: bool) -> Outcome:
         resumed = True
+        resume, self._resume = self._resume, None  # what serve_inline handed over
         while True:
             if until_idle and not resumed and _blank(self.buffer):
                 return Outcome.IDLE
             resumed = False
+            if resume is not None:
+                head, needed = resume
+                resume = None
+                keep_alive = self._handle(head, needed)
+                self.served += 1
+                if not keep_alive:
+                    return Outcome.CLOSE
+                continue
             try:
                 head = self._read_head()
             except HttpError as error:
@@ -299,18 +394,34 @@ class Connection:
 
     # --- one request --------------------------------------------------------------------------
 
-    def _handle(self, head: RequestHead) -> bool:
-        """Process one request, send its response, log it; return whether to keep the connection."""
-        request = self._new_request(head)
-        try:
+    def _handle(self, head: RequestHead, resumed: ThreadNeeded | None = None) -> bool:
+        """Process one request, send its response, log it; return whether to keep the connection.
+
+        `resumed`: serve_inline's hand-over, a request to go on with from its handler or its
+        error response (or, without a request, to run again from its head).
+        """
+        request = resumed.request if resumed is not None else None
+        if isinstance(request, Request):
+            self._started(request)
+            request.may_block = True
             try:
-                self._guarded(self._prepare, request)
-            finally:
-                self._started(request)
-            request.body_input = self._body_input(request)
-            self._guarded(self._process, request)
-        except HttpError as error:
-            self._error_response(request, error)
+                if resumed is not None and resumed.error is not None:
+                    raise resumed.error
+                self._guarded(self._run_handler, request)
+            except HttpError as error:
+                self._error_response(request, error)
+        else:
+            request = self._new_request(head)
+            request.may_block = not self.inline
+            try:
+                try:
+                    self._guarded(self._prepare, request)
+                finally:
+                    self._started(request)
+                request.body_input = self._body_input(request)
+                self._guarded(self._process, request)
+            except HttpError as error:
+                self._error_response(request, error)
         self._discard_body(request)
         self._prime_stream(request)
         self._entity_headers(request)
@@ -318,6 +429,7 @@ class Connection:
         keep_alive = self._send(request, head)
         self._run_all(Phase.LOG_TRANSACTION, request)
         self._finished(request)
+        self.last_fits_inline = _bodiless_read(head) and self._inline_handler(request)
         return keep_alive
 
     def _discard_body(self, request: Request) -> None:
@@ -370,13 +482,17 @@ class Connection:
         if request.head.method == "TRACE":
             self._trace(request)
         else:
-            process_request(request, self.generation.hooks)
+            may_handle = self._inline_handler if self.inline else None
+            process_request(request, self.generation.hooks, may_handle)
+
+    def _run_handler(self, request: Request) -> None:
+        run_handler(request, self.generation.hooks)
 
     def _guarded(self, step: Callable[[Request], None], request: Request) -> None:
         """Run hooks (or config lookups) for a request: any error but HttpError is a 500."""
         try:
             step(request)
-        except HttpError:
+        except (HttpError, ThreadNeeded):
             raise
         except Exception as error:  # noqa: BLE001 - a buggy hook answers 500, as in Apache
             self._log_exception(f"request {request.head.request_line!r}", error)
@@ -434,6 +550,8 @@ class Connection:
 
     def _error_response(self, request: Request, error: HttpError) -> None:
         """Apache's ap_die: the status, ErrorDocument or the canned page, and whether to close."""
+        if self.inline and (error_document(request.per_dir, error.status) or "").startswith("/"):
+            raise ThreadNeeded(request, error)  # an internal redirect may reach any handler
         if error.reason:
             level = "error" if error.status >= 500 else "info"
             request.log_error(level, "core", error.reason, tag=error.tag)
@@ -599,6 +717,16 @@ class Connection:
 
 
 _PROTOCOLS = {(1, 1): "HTTP/1.1", (1, 0): "HTTP/1.0"}
+_INLINE_METHODS = frozenset({"GET", "HEAD"})
+
+
+def _bodiless_read(head: RequestHead) -> bool:
+    """A GET or HEAD without a body: what serve_inline considers at all."""
+    return head.method in _INLINE_METHODS and not (
+        "content-length" in head.headers or "transfer-encoding" in head.headers
+    )
+
+
 _NOT_BLANK = re.compile(rb"[^\r\n]")
 
 

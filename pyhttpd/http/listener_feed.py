@@ -97,6 +97,13 @@ class ListenerFeed:
             pass  # the worker answers it
         return "ready"  # a whole request before a half-close is answered, as Apache does
 
+    def peek_parsed(self) -> tuple[RequestHead, int] | None:
+        """What take_parsed would return, left in place."""
+        kept = self._parsed
+        if kept is None or kept[1] != len(self.buffer):
+            return None
+        return kept[0]
+
     def take_parsed(self) -> tuple[RequestHead, int] | None:
         """The head (and its length) the last "ready" read parsed, once, if the buffer has not
         changed since: parse_head is ~10% of a small request's CPU."""

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING
 
-from pyhttpd.errors import HttpError
+from pyhttpd.errors import HttpError, ThreadNeeded
 
 if TYPE_CHECKING:
     import socket
@@ -179,10 +179,21 @@ REQUEST_PHASES = (  # ap_process_request_internal's, in order
 )
 
 
-def process_request(request: Request, hooks: Hooks) -> None:
-    """ap_process_request_internal + ap_invoke_handler, in Apache's order."""
+def process_request(
+    request: Request, hooks: Hooks, may_handle: Callable[[Request], bool] | None = None
+) -> None:
+    """ap_process_request_internal + ap_invoke_handler, in Apache's order. `may_handle` (event's
+    listener serving the request itself) can refuse the handler: ThreadNeeded(request), and a
+    worker thread runs `run_handler`."""
     for phase in hooks.request_phases:
         if hooks.run(phase, request) == DONE:
             return
+    if may_handle is not None and not may_handle(request):
+        raise ThreadNeeded(request)
+    run_handler(request, hooks)
+
+
+def run_handler(request: Request, hooks: Hooks) -> None:
+    """ap_invoke_handler: the first handler that takes the request; none is a 404."""
     if hooks.run(Phase.HANDLER, request) == DECLINED:
         raise HttpError(404, f"no handler for {request.uri}", "AH00128", close=False)

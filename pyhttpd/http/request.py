@@ -86,6 +86,9 @@ class Request:
     bytes_sent: int = 0  # body bytes written, for %b / %B
     error_log: ErrorLog | None = None
     environment: dict[str, str] = field(default_factory=dict)
+    # False while event's listener serves the request itself: a hook that would wait on the
+    # network (a DNS lookup) raises ThreadNeeded instead, and a worker thread runs it again.
+    may_block: bool = True
 
     @property
     def method(self) -> str:

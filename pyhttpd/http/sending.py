@@ -40,6 +40,12 @@ class Sender:
         self.sock = sock
         self.timeout = timeout
         self.log_exception = log_exception
+        # event's listener serving a request itself never waits: with `defer`, what a send
+        # cannot take now is kept in `pending` (later writes queue behind it) for a worker
+        # thread to `flush` — Apache's event finishes such writes after the request is logged
+        # too (write completion)
+        self.defer = False
+        self.pending = b""
 
     def write_body(
         self, wire: bytes, body: Body, headers: Headers, request: Request
@@ -142,14 +148,26 @@ class Sender:
         sock = self.sock
         if sock.gettimeout() != 0.0:
             sock.setblocking(False)
+        if self.pending and self.defer:
+            self.pending += data
+            return
         view = memoryview(data)
         while view:
             try:
                 view = view[sock.send(view, flags) :]
             except (BlockingIOError, want_write()):
+                if self.defer:
+                    self.pending = bytes(view)
+                    return
                 wait_ready(sock, select.POLLOUT, self.timeout)
             except want_read():  # TLS: the peer's records must be read first
                 wait_ready(sock, select.POLLIN, self.timeout)
+
+    def flush(self) -> None:
+        """Write what `defer` kept, waiting as any write does (a worker thread's job)."""
+        pending, self.pending = self.pending, b""
+        if pending:
+            self.send_bytes(pending)
 
 
 def wait_ready(sock: socket.socket, events: int, timeout: float) -> None:

@@ -14,6 +14,7 @@ import selectors
 import socket
 import threading
 import time
+from collections.abc import Callable
 
 from pyhttpd.config.module import Module
 from pyhttpd.http.connection import Connection, Outcome
@@ -62,13 +63,18 @@ MODULE = Module(
 #                    whose request head is being read (Connection.feed, listener_feed.py, each with its
 #                    header-stage deadline). A new connection, or a parked one that turns readable,
 #                    is read here until its head is whole (or invalid), and its body too when it
-#                    is small (PREREAD_BODY, under the body stage): only then does it go to the
-#                    pool's queue, so slow heads and bodies hold no worker. A head past its
+#                    is small (PREREAD_BODY, under the body stage), so slow heads and bodies
+#                    hold no worker. A whole request is then served here, in an idle worker's
+#                    scoreboard slot (WorkerPool.borrow), when the engine finds nothing in it
+#                    that can wait (Connection.serve_inline: a small file): no hand-off to a
+#                    thread at all. The rest goes to the pool's queue. A head past its
 #                    deadline goes to a worker for the engine's answer (408 or a silent close); an
 #                    expired parked connection is closed. It alone counts the open connections,
 #                    writes the scoreboard counters and decides whether to accept.
-#   worker threads   serve_until_idle: serve what the connection has; then, while no job waits
-#                    for a thread, hold the connection for its next request (up to its
+#   worker threads   serve_until_idle: serve what the connection has (or what serve_inline
+#                    handed over). After a request the listener would have served itself, give
+#                    the connection back; after one that needed a thread (CGI, WSGI), while no
+#                    job waits for a thread, hold the connection for its next request (up to its
 #                    KeepAliveTimeout, counting as an available worker) and serve that too; a job
 #                    queued meanwhile releases a holder (through the holder's own pipe). Then hand
 #                    it back (IDLE: park it, or CLOSE) through the returns queue and wake the
@@ -83,6 +89,7 @@ class EventListener(Listener):
         self.open = 0  # accepted and not yet closed, parked ones included
         self.parked: dict[Connection, float] = {}  # -> deadline, oldest first
         self.reading: dict[Connection, float] = {}  # head being read -> its deadline
+        self.watched: set[Connection] = set()  # those in the selector (parked or reading)
         self.next_head_deadline = float("inf")  # at most the earliest of `reading`
         # (socket, connection, outcome, keep-alive deadline of an IDLE one) from the workers
         self.returns: queue.SimpleQueue[tuple[socket.socket, Connection | None, Outcome, float]] = (
@@ -183,6 +190,7 @@ class EventListener(Listener):
 
     def park(self, connection: Connection, deadline: float) -> None:
         if self.stop is not Stop.NONE:
+            self.unwatch(connection)
             self.close(connection.sock)
             return
         pending = getattr(connection.sock, "pending", None)
@@ -190,18 +198,34 @@ class EventListener(Listener):
             self.read_head(connection)
             return
         self.parked[connection] = deadline
-        self.selector.register(
-            connection.sock, selectors.EVENT_READ, lambda: self.readable(connection)
-        )
+        self.watch(connection, lambda: self.readable(connection))
 
     def unpark(self, connection: Connection) -> None:
         del self.parked[connection]
-        self.selector.unregister(connection.sock)
+        self.unwatch(connection)
 
     def readable(self, connection: Connection) -> None:
         if connection in self.parked:  # not closed earlier in this round
-            self.unpark(connection)
+            del self.parked[
+                connection
+            ]  # still in the selector: serve_inline usually parks it again
             self.read_head(connection)
+
+    def watch(self, connection: Connection, callback: Callable[[], None]) -> None:
+        """Have the selector call `callback` once the connection is readable. One already in
+        the selector (a parked connection served here) only changes its callback: no epoll_ctl
+        pair per request."""
+        if connection in self.watched:
+            self.selector.modify(connection.sock, selectors.EVENT_READ, callback)
+        else:
+            self.selector.register(connection.sock, selectors.EVENT_READ, callback)
+            self.watched.add(connection)
+
+    def unwatch(self, connection: Connection) -> None:
+        """Out of the selector (before a worker takes the connection, or it closes)."""
+        if connection in self.watched:
+            self.watched.remove(connection)
+            self.selector.unregister(connection.sock)
 
     def read_head(self, connection: Connection) -> None:
         """Read what the client sent; a whole (or invalid) head goes to a worker, a partial one
@@ -209,14 +233,13 @@ class EventListener(Listener):
         state = connection.feed.read()
         if state == "ready":
             connection.feed.handed_over()
-            self.pool.submit(connection)  # queued if every worker is busy; never blocks
+            self.serve(connection)
         elif state == "closed":
+            self.unwatch(connection)
             self.close(connection.sock)
         else:
             self.watch_head(connection)
-            self.selector.register(
-                connection.sock, selectors.EVENT_READ, lambda: self.head_readable(connection)
-            )
+            self.watch(connection, lambda: self.head_readable(connection))
 
     def head_readable(self, connection: Connection) -> None:
         if connection not in self.reading:  # expired earlier in this round
@@ -228,9 +251,32 @@ class EventListener(Listener):
         self.stop_reading(connection)
         if state == "ready":
             connection.feed.handed_over()
-            self.pool.submit(connection)
+            self.serve(connection)
         else:
             self.close(connection.sock)
+
+    def serve(self, connection: Connection) -> None:
+        """A whole request is in: serve it here in an idle worker's place when the engine finds
+        nothing in it that can wait (Connection.serve_inline), else queue it for a worker."""
+        slot = self.pool.borrow() if connection.feed.plain else None
+        if slot is None:
+            self.unwatch(connection)
+            self.pool.submit(connection)  # queued if every worker is busy; never blocks
+            return
+        connection.observer = SlotObserver(slot)
+        try:
+            outcome = connection.serve_inline()
+        finally:
+            slot.set_state(WorkerState.READY)
+            self.pool.give_back(slot)
+        if outcome is Outcome.IDLE:
+            self.park(connection, time.monotonic() + self.keep_alive)
+            return
+        self.unwatch(connection)
+        if outcome is Outcome.CLOSE:
+            self.close(connection.sock)
+        else:
+            self.pool.submit(connection)
 
     def watch_head(self, connection: Connection) -> None:
         """(Re)set the deadline of a request being read; `next_head_deadline` never later than
@@ -241,7 +287,7 @@ class EventListener(Listener):
 
     def stop_reading(self, connection: Connection) -> None:
         del self.reading[connection]
-        self.selector.unregister(connection.sock)
+        self.unwatch(connection)
 
     def close_parked(self) -> None:
         for connection in list(self.parked):
@@ -296,6 +342,9 @@ def serve_until_idle(job: object, slot: WorkerSlot, listener: EventListener) -> 
                 outcome = connection.serve(until_idle=True)
                 while outcome is Outcome.IDLE:
                     deadline = time.monotonic() + listener.keep_alive
+                    if connection.last_fits_inline:
+                        break  # the listener serves such a request itself: give it back
+                    # one that needed a thread (CGI, WSGI) waits here for the next
                     slot.set_state(WorkerState.READY)  # available: a job takes this thread over
                     held = _hold(connection, deadline, listener)
                     if held is not Held.READY:

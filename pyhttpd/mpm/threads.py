@@ -158,6 +158,7 @@ class WorkerPool:
         self._waiting = 0  # threads blocked on the queue
         self._queued = 0  # jobs in the queue (stop sentinels aside)
         self._holders: list[int] = []  # the release pipes (write ends) of holding threads
+        self._idle: list[WorkerSlot] = []  # the slots of threads blocked on the queue
         # Wake the listener whenever a thread turns READY (set once a graceful stop begins, for
         # `finished`); otherwise only when it may have stopped accepting for want of a thread.
         self.wake_always = False
@@ -193,6 +194,22 @@ class WorkerPool:
         if release >= 0:
             with contextlib.suppress(BlockingIOError):  # a full pipe has released it already
                 os.write(release, b"\0")
+
+    def borrow(self) -> WorkerSlot | None:
+        """Listener thread: the slot of a thread waiting for a job, taken (counted busy) for the
+        listener to serve a request itself in that thread's place (event's serve_inline); None
+        when no thread waits or a job is queued. Only the listener queues jobs, so the slot's
+        thread stays blocked on the queue until `give_back`."""
+        with self._lock:
+            if self._queued or not self._idle:
+                return None
+            self._available -= 1
+            return self._idle.pop()
+
+    def give_back(self, slot: WorkerSlot) -> None:
+        with self._lock:
+            self._available += 1
+            self._idle.append(slot)
 
     @property
     def holding(self) -> int:
@@ -242,9 +259,11 @@ class WorkerPool:
                 handback()
             with self._lock:
                 self._waiting += 1
+                self._idle.append(slot)
             job = self._jobs.get()
             with self._lock:
                 self._waiting -= 1
+                self._idle.remove(slot)
                 if job is not None:
                     self._queued -= 1
             if job is None:
