@@ -76,7 +76,8 @@ def serve_file(request: Request, path: str, stat: os.stat_result) -> None:
     if ranges is None:
         request.status = 200
         headers.set("Content-Length", str(size))
-        request.body = FileBody(path, 0, size, sendfile=use_sendfile)
+        identity = (stat.st_dev, stat.st_ino, size, stat.st_mtime_ns, stat.st_ctime_ns)
+        request.body = FileBody(path, 0, size, sendfile=use_sendfile, identity=identity)
         return
     request.status = 206
     if len(ranges) == 1:

@@ -28,6 +28,9 @@ class FileBody:
     offset: int
     length: int
     sendfile: bool = False
+    # the whole file's (device, inode, size, mtime_ns, ctime_ns) as this request's stat saw it:
+    # lets the sender reuse a small file's bytes read for an earlier request (sending.py)
+    identity: tuple[int, int, int, int, int] | None = None
 
 
 @dataclass

@@ -1,7 +1,8 @@
 """Sender: writes one connection's responses to its socket — bytes, files, streamed bodies.
 
 The connection engine decides what to send (status, headers, keep-alive); this file owns how the
-bytes reach the socket: the head and a small body in one send, files by read-and-write (the head
+bytes reach the socket: the head and a small body in one send (a very small file's bytes kept
+from an earlier request while its stat is unchanged), files by read-and-write (the head
 in the first chunk's send; always so over TLS) or by sendfile under EnableSendfile (the head
 held with MSG_MORE until the file's first bytes push it out, as Apache's TCP_CORK does), a
 StreamBody chunk by chunk (exactly Content-Length bytes, or chunked, or close-delimited). The
@@ -15,13 +16,22 @@ import errno
 import os
 import select
 import socket
+import time
 from collections.abc import Callable
 
 from pyhttpd.http.messages import Headers
 from pyhttpd.http.request import Body, FileBody, Request, StreamAborted, StreamBody
 from pyhttpd.http.tls_errors import is_tls, want_read, want_write
+from pyhttpd.memo import remember
 
 SMALL_BODY = 64 * 1024  # a file this small goes out in the head's send
+# Files this small are kept in memory once read (per process, KEPT_FILES at most): a request
+# for one whose stat shows the same file unchanged costs no open, pread and close.
+KEPT_FILE_MAX = 16 * 1024
+KEPT_FILES = 128
+# A file changed within this many seconds may change again without its times moving (they
+# tick coarsely): it is not kept until it has been still this long.
+SETTLED = 2.0
 FILE_CHUNK = 256 * 1024  # read-and-write step when EnableSendfile is Off
 SENDFILE_MAX = 16 * 1024 * 1024  # one sendfile call's most (Apache's AP_MAX_SENDFILE)
 # sendfile's errors for a file it cannot send (a file system without splice): read and write
@@ -92,6 +102,10 @@ class Sender:
         return sent, length is None or sent == length
 
     def _write_file(self, wire: bytes, body: FileBody) -> None:
+        identity = body.identity
+        if identity is not None and body.length <= KEPT_FILE_MAX:
+            self.send_bytes(wire + _kept_file(body.path, identity))
+            return
         fd = os.open(body.path, os.O_RDONLY | os.O_CLOEXEC)
         try:
             if body.length <= SMALL_BODY:  # one pread, in the head's send
@@ -168,6 +182,29 @@ class Sender:
         pending, self.pending = self.pending, b""
         if pending:
             self.send_bytes(pending)
+
+
+_KEPT: dict[tuple[str, tuple[int, int, int, int, int]], bytes] = {}
+
+
+def _kept_file(path: str, identity: tuple[int, int, int, int, int]) -> bytes:
+    """A whole small file's bytes: kept from an earlier read while the file's device, inode,
+    size, mtime and ctime are those the request's stat saw (any write or rename changes
+    one), else read now — and kept if the file has been still for SETTLED seconds."""
+    key = (path, identity)
+    data = _KEPT.get(key)
+    if data is not None:
+        return data
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        data = os.pread(fd, identity[2], 0)
+    finally:
+        os.close(fd)
+    if len(data) != identity[2]:
+        raise ConnectionError("the file changed while it was being sent")
+    if time.time_ns() - max(identity[3], identity[4]) >= SETTLED * 1e9:
+        remember(_KEPT, key, data, KEPT_FILES)
+    return data
 
 
 def wait_ready(sock: socket.socket, events: int, timeout: float) -> None:
