@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import functools
 import os
 import queue
 import select
@@ -14,7 +15,6 @@ import selectors
 import socket
 import threading
 import time
-from collections.abc import Callable
 
 from pyhttpd.config.module import Module
 from pyhttpd.http.connection import Connection, Outcome
@@ -27,7 +27,6 @@ from pyhttpd.mpm.threads import (
     TICK,
     Handback,
     Listener,
-    SlotObserver,
     Stop,
     WakePipe,
     open_connection,
@@ -198,27 +197,30 @@ class EventListener(Listener):
             self.read_head(connection)
             return
         self.parked[connection] = deadline
-        self.watch(connection, lambda: self.readable(connection))
+        self.watch(connection)
 
     def unpark(self, connection: Connection) -> None:
         del self.parked[connection]
         self.unwatch(connection)
 
     def readable(self, connection: Connection) -> None:
-        if connection in self.parked:  # not closed earlier in this round
-            del self.parked[
-                connection
-            ]  # still in the selector: serve_inline usually parks it again
+        """The selector's one callback for a watched connection: the next request of a parked
+        one, or more of a head being read. In neither (closed or expired earlier in this
+        round): nothing to do."""
+        if connection in self.parked:
+            del self.parked[connection]  # it stays in the selector: usually parked again soon
             self.read_head(connection)
+        elif connection in self.reading:
+            self.head_readable(connection)
 
-    def watch(self, connection: Connection, callback: Callable[[], None]) -> None:
-        """Have the selector call `callback` once the connection is readable. One already in
-        the selector (a parked connection served here) only changes its callback: no epoll_ctl
-        pair per request."""
-        if connection in self.watched:
-            self.selector.modify(connection.sock, selectors.EVENT_READ, callback)
-        else:
-            self.selector.register(connection.sock, selectors.EVENT_READ, callback)
+    def watch(self, connection: Connection) -> None:
+        """Have the selector call `readable` once the connection is readable. One already in the
+        selector (parked, or served here and parked again) stays as it is: no epoll_ctl per
+        request, and no new callback either, since `readable` asks where the connection is."""
+        if connection not in self.watched:
+            self.selector.register(
+                connection.sock, selectors.EVENT_READ, functools.partial(self.readable, connection)
+            )
             self.watched.add(connection)
 
     def unwatch(self, connection: Connection) -> None:
@@ -239,11 +241,9 @@ class EventListener(Listener):
             self.close(connection.sock)
         else:
             self.watch_head(connection)
-            self.watch(connection, lambda: self.head_readable(connection))
+            self.watch(connection)
 
     def head_readable(self, connection: Connection) -> None:
-        if connection not in self.reading:  # expired earlier in this round
-            return
         state = connection.feed.read()
         if state == "waiting":
             self.watch_head(connection)
@@ -263,7 +263,7 @@ class EventListener(Listener):
             self.unwatch(connection)
             self.pool.submit(connection)  # queued if every worker is busy; never blocks
             return
-        connection.observer = SlotObserver(slot)
+        connection.observer = slot
         try:
             outcome = connection.serve_inline()
         finally:
@@ -334,7 +334,7 @@ def serve_until_idle(job: object, slot: WorkerSlot, listener: EventListener) -> 
     deadline = 0.0  # an IDLE connection's KeepAliveTimeout, when it is handed back
     try:
         if connection is not None:
-            connection.observer = SlotObserver(slot)
+            connection.observer = slot
             slot.set_state(WorkerState.BUSY_READ)
             if expired:
                 outcome = connection.expire_head()

@@ -68,19 +68,6 @@ SIGNAL_STOPS: dict[int, Stop] = {
 }
 
 
-class SlotObserver:
-    """The engine's RequestObserver for one worker slot: W with the request line, then counts."""
-
-    def __init__(self, slot: WorkerSlot) -> None:
-        self.slot = slot
-
-    def request_started(self, request_line: str, client: str, vhost: str, protocol: str) -> None:
-        self.slot.request_started(request_line, client, vhost, protocol)
-
-    def request_finished(self, bytes_sent: int) -> None:
-        self.slot.request_finished(bytes_sent)
-
-
 class WakePipe:
     """A non-blocking self-pipe: any thread (or the signal machinery) wakes the listener."""
 

@@ -15,7 +15,7 @@ from pyhttpd.mpm.accepting import Accepted
 from pyhttpd.mpm.contract import ChildContext
 from pyhttpd.mpm.directives import process_rows, thread_rows
 from pyhttpd.mpm.limits import WORKER_TAGS, check_threaded
-from pyhttpd.mpm.threads import Listener, SlotObserver, open_connection, run_child
+from pyhttpd.mpm.threads import Listener, open_connection, run_child
 from pyhttpd.scoreboard import WorkerSlot, WorkerState
 
 DIRECTIVES = (
@@ -66,7 +66,7 @@ def serve_to_end(accepted: Accepted, slot: WorkerSlot, listener: Listener) -> No
         connection = open_connection(sock, listener, accepted)
         if connection is None or not connection.read_ahead():
             return
-        connection.observer = SlotObserver(slot)
+        connection.observer = slot
         keep_alive = max(float(listener.config.get("KeepAliveTimeout")), 0.001)
         while True:
             slot.set_state(WorkerState.BUSY_READ)
