@@ -5,7 +5,8 @@ Developer helper: nothing imports it. It writes a temporary ServerRoot with a De
 AllowOverride None`, MaxKeepAliveRequests 0) and a 612-byte file, builds one generation, and
 serves pipelined keep-alive GETs with `serve_connection` over a real loopback TCP socket; the
 client is a separate process (this script with `--client`), so its work is not counted.
-`--wsgi` serves the bench's WSGI "hello" application instead (GET /hello), with the bench's own
+`--bench-conf` uses `make bench`'s own pyhttpd configuration instead (no access log, only the
+built-in modules). `--wsgi` serves the bench's WSGI "hello" application instead (GET /hello), with the bench's own
 pyhttpd configuration for it (scripts/bench/tuning.py: pyhttpd_conf with wsgi, worker MPM).
 
 It prints the best µs/request of `--runs` timed runs, and the Python function calls per request
@@ -85,6 +86,20 @@ def write_wsgi_root(root: Path, port: int = 8080) -> Path:
     return config
 
 
+def write_bench_root(root: Path, port: int = 8080) -> Path:
+    """A ServerRoot in `root` as `make bench` writes pyhttpd's static instance (event MPM)."""
+    sys.path.append(str(REPO))
+    from scripts.bench import tuning
+
+    (root / "htdocs").mkdir(parents=True, exist_ok=True)
+    (root / "logs").mkdir(exist_ok=True)
+    (root / "htdocs" / "small.html").write_bytes(SMALL_FILE)
+    config = root / "httpd.conf"
+    text = tuning.pyhttpd_conf(root, port, "event", tuning.DEFAULT, wsgi=False)
+    config.write_text(f"ServerRoot {root}\n" + text)
+    return config
+
+
 def client(port: int, count: int, path: str) -> None:
     """The client process: `count` pipelined GETs, the last with Connection: close."""
     request, last = REQUEST_LINE.format(path).encode(), LAST_LINE.format(path).encode()
@@ -140,6 +155,7 @@ def main() -> None:
     parser.add_argument("--sort", default="tottime", help="pstats order for --top (ncalls...)")
     parser.add_argument("--callers", help="with --top: who calls the functions matching this")
     parser.add_argument("--wsgi", action="store_true", help="the bench's WSGI hello app")
+    parser.add_argument("--bench-conf", action="store_true", help="make bench's static config")
     parser.add_argument("--client", nargs=3, help=argparse.SUPPRESS)
     parser.add_argument("--write-root", help="only write the ServerRoot (port from --port)")
     parser.add_argument("--port", type=int, default=8080)
@@ -147,7 +163,7 @@ def main() -> None:
     if args.client:
         client(int(args.client[0]), int(args.client[1]), args.client[2])
         return
-    write = write_wsgi_root if args.wsgi else write_root
+    write = write_wsgi_root if args.wsgi else write_bench_root if args.bench_conf else write_root
     path = "/hello" if args.wsgi else "/small.html"
     if args.write_root:
         print(write(Path(args.write_root).resolve(), args.port))
