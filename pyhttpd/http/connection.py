@@ -70,6 +70,9 @@ class Outcome(Enum):
     CLOSE = "close"
     IDLE = "idle"
     THREAD = "thread"  # serve_inline: a worker thread must go on (serve(until_idle=True))
+    # closing with input still coming, our FIN sent: the MPM reads and drops what the client
+    # still sends, LINGER seconds at most, then closes (only with `linger_elsewhere`)
+    LINGER = "linger"
 
 
 class RequestObserver(Protocol):
@@ -117,6 +120,8 @@ class Connection:
         # The MPM's say on keep-alive (False once the child is stopping: Connection: close).
         self.may_keep_alive: Callable[[], bool] | None = None
         self.unread_input = False  # a body left unread, or a rejected head: linger at close
+        # event's listener does the lingering close (Outcome.LINGER), so no thread waits in it
+        self.linger_elsewhere = False
         # serve_inline's hand-over to a worker thread: the request to go on with, and whether
         # the last response was the connection's last (close once it is out)
         self._resume: tuple[RequestHead, ThreadNeeded] | None = None
@@ -147,9 +152,7 @@ class Connection:
                 return Outcome.CLOSE
             if self._closing:
                 self._closing = False
-                if self.unread_input or self.buffer:
-                    self._lingering_close()
-                return Outcome.CLOSE
+                return self._close()
             if until_idle and _blank(self.buffer):
                 return Outcome.IDLE
         try:
@@ -159,9 +162,7 @@ class Connection:
         except Exception as error:  # noqa: BLE001 - a bug must cost one connection, not a process
             self._log_exception("the connection engine", error)
             return Outcome.CLOSE
-        if outcome is Outcome.CLOSE and (self.unread_input or self.buffer):
-            self._lingering_close()
-        return outcome
+        return self._close() if outcome is Outcome.CLOSE else outcome
 
     def serve_inline(self) -> Outcome:
         """event's listener: serve the request whose head it has read, in its own thread, when
@@ -170,8 +171,9 @@ class Connection:
         socket cannot take at once is left to a worker (Sender.defer). IDLE or CLOSE when done;
         THREAD when a worker thread must go on: `serve(until_idle=True)` then resumes the
         request at its handler or error response, runs it again from its head (a DNS lookup),
-        finishes the write, serves what follows in the buffer, or does the lingering close. No
-        thread hand-off, no lock and no GIL contention for the usual keep-alive request."""
+        finishes the write, or serves what follows in the buffer. LINGER: a close with input
+        still coming, for the listener to drain. No thread hand-off, no lock and no GIL
+        contention for the usual keep-alive request."""
         head = self._inline_head()
         if head is None:
             return Outcome.THREAD  # the head stays in the buffer: a worker serves it as usual
@@ -192,8 +194,8 @@ class Connection:
         if not self.sender.pending:
             if keep_alive and _blank(self.buffer):
                 return Outcome.IDLE
-            if not keep_alive and not (self.unread_input or self.buffer):
-                return Outcome.CLOSE
+            if not keep_alive and (self.linger_elsewhere or not (self.unread_input or self.buffer)):
+                return self._close()
         self._closing = not keep_alive
         return Outcome.THREAD  # a write to finish, pipelined requests, a lingering close
 
@@ -230,6 +232,21 @@ class Connection:
         state = self.feed.read()
         self.feed.handed_over()  # the engine keeps its own deadlines from here
         return state != "closed"
+
+    def _close(self) -> Outcome:
+        """How the connection ends: CLOSE at once, or after a lingering close when input is
+        still coming — done here, or (`linger_elsewhere`) left to the MPM as LINGER once our
+        FIN is out."""
+        if not (self.unread_input or self.buffer):
+            return Outcome.CLOSE
+        if not self.linger_elsewhere:
+            self._lingering_close()
+            return Outcome.CLOSE
+        try:
+            self.sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            return Outcome.CLOSE
+        return Outcome.LINGER
 
     def _lingering_close(self) -> None:
         """Apache's ap_lingering_close, for a connection closed with input still coming: send

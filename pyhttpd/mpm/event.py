@@ -17,7 +17,7 @@ import threading
 import time
 
 from pyhttpd.config.module import Module
-from pyhttpd.http.connection import Connection, Outcome
+from pyhttpd.http.connection import LINGER, Connection, Outcome
 from pyhttpd.http.pre_connection import run_pre_connection
 from pyhttpd.mpm.accepting import Accepted
 from pyhttpd.mpm.contract import ChildContext
@@ -33,6 +33,10 @@ from pyhttpd.mpm.threads import (
     run_child,
 )
 from pyhttpd.scoreboard import WorkerSlot, WorkerState
+
+# A lingering socket's readable event drops at most DRAIN_READS x DRAIN_SIZE bytes per round.
+DRAIN_READS = 4
+DRAIN_SIZE = 65536
 
 DIRECTIVES = (
     *process_rows(
@@ -78,6 +82,10 @@ MODULE = Module(
 #                    queued meanwhile releases a holder (through the holder's own pipe). Then hand
 #                    it back (IDLE: park it, or CLOSE) through the returns queue and wake the
 #                    listener (for a CLOSE only when the count matters now: see `wants_closes`).
+#   lingering close  a connection closing with input still coming (an unread body, requests
+#                    behind a Connection: close) comes back as LINGER with our FIN sent: the
+#                    listener reads and drops what the client still sends until it closes or
+#                    LINGER seconds pass (Apache's linger queue), so no worker thread waits.
 
 
 class EventListener(Listener):
@@ -90,12 +98,14 @@ class EventListener(Listener):
         self.reading: dict[Connection, float] = {}  # head being read -> its deadline
         self.watched: set[Connection] = set()  # those in the selector (parked or reading)
         self.next_head_deadline = float("inf")  # at most the earliest of `reading`
+        # sockets in their lingering close -> deadline, oldest first (one LINGER for all)
+        self.lingering: dict[socket.socket, float] = {}
         # (socket, connection, outcome, keep-alive deadline of an IDLE one) from the workers
         self.returns: queue.SimpleQueue[tuple[socket.socket, Connection | None, Outcome, float]] = (
             queue.SimpleQueue()
         )
         self.limited = False  # stopped accepting at the AsyncRequestWorkerFactor limit
-        self._counters = (-1, -1)
+        self._counters = (-1, -1, -1)
 
     # --- listener thread -------------------------------------------------------------------------
 
@@ -128,6 +138,7 @@ class EventListener(Listener):
         if connection is None:  # the client already left; the socket is closed
             self.open -= 1
             return
+        connection.linger_elsewhere = connection.feed.plain  # (TLS lingers in its worker)
         self.read_head(connection)
 
     def finished(self) -> bool:
@@ -152,6 +163,8 @@ class EventListener(Listener):
             deadlines.append(next(iter(self.parked.values())))
         if self.reading:
             deadlines.append(self.next_head_deadline)
+        if self.lingering:
+            deadlines.append(next(iter(self.lingering.values())))
         if not deadlines:
             return TICK
         return min(max(min(deadlines) - time.monotonic(), 0.0), TICK)
@@ -164,6 +177,8 @@ class EventListener(Listener):
                 break
             if outcome is Outcome.IDLE and connection is not None:
                 self.park(connection, deadline)
+            elif outcome is Outcome.LINGER:
+                self.linger(sock)
             else:
                 self.open -= 1  # the worker closed it
         now = time.monotonic()
@@ -175,6 +190,11 @@ class EventListener(Listener):
                 break
             self.unpark(connection)
             self.close(connection.sock)
+        while self.lingering:
+            sock, deadline = next(iter(self.lingering.items()))
+            if deadline > now:
+                break
+            self.end_linger(sock)
         if self.reading and self.next_head_deadline <= now:
             for connection, deadline in list(self.reading.items()):
                 if deadline <= now:
@@ -182,10 +202,12 @@ class EventListener(Listener):
                     self.pool.submit(ExpiredHead(connection))  # the engine answers, then closes
             self.next_head_deadline = min(self.reading.values(), default=float("inf"))
         # keep-alive connections: parked here, or held by a worker waiting for their next request
-        counters = (self.open, len(self.parked) + self.pool.holding)
+        counters = (self.open, len(self.parked) + self.pool.holding, len(self.lingering))
         if counters != self._counters:
             self._counters = counters
-            self.process.set_counters(connections=counters[0], keep_alive=counters[1])
+            self.process.set_counters(
+                connections=counters[0], keep_alive=counters[1], lingering_close=counters[2]
+            )
 
     def park(self, connection: Connection, deadline: float) -> None:
         if self.stop is not Stop.NONE:
@@ -275,6 +297,8 @@ class EventListener(Listener):
         self.unwatch(connection)
         if outcome is Outcome.CLOSE:
             self.close(connection.sock)
+        elif outcome is Outcome.LINGER:
+            self.linger(connection.sock)
         else:
             self.pool.submit(connection)
 
@@ -297,6 +321,35 @@ class EventListener(Listener):
     def close(self, sock: socket.socket) -> None:
         sock.close()
         self.open -= 1
+
+    def linger(self, sock: socket.socket) -> None:
+        """Apache's lingering close, here: our FIN is out; drop what the client still sends
+        until it closes or LINGER seconds pass, then close (so the kernel does not answer late
+        bytes with a reset that destroys the response in the client's buffer)."""
+        self.lingering[sock] = time.monotonic() + LINGER
+        self.selector.register(sock, selectors.EVENT_READ, functools.partial(self.drain, sock))
+
+    def drain(self, sock: socket.socket) -> None:
+        """A lingering socket is readable: drop what is there (a few reads at most per round,
+        so one fast sender cannot hold the listener); its end or an error closes it."""
+        if sock not in self.lingering:
+            return
+        for _ in range(DRAIN_READS):
+            try:
+                if not sock.recv(DRAIN_SIZE):
+                    break
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                break
+        else:
+            return
+        self.end_linger(sock)
+
+    def end_linger(self, sock: socket.socket) -> None:
+        del self.lingering[sock]
+        self.selector.unregister(sock)
+        self.close(sock)
 
     # --- worker threads --------------------------------------------------------------------------
 
@@ -361,8 +414,8 @@ def serve_until_idle(job: object, slot: WorkerSlot, listener: EventListener) -> 
 
     def handback() -> None:
         listener.returns.put((sock, connection, outcome, deadline))
-        if outcome is Outcome.IDLE or listener.wants_closes():
-            listener.wake.wake()
+        if outcome is not Outcome.CLOSE or listener.wants_closes():
+            listener.wake.wake()  # IDLE and LINGER: the listener watches it from now on
 
     return handback
 
