@@ -1,7 +1,8 @@
 """Tests 1 to 5 on one running server for one round: static files, WSGI hello, memory.
 
 Each case records its figures through a `Record` (metric -> value, None for a failed
-measurement) or a note saying why the server has none (n/a, or the tool's error). Memory under
+measurement) or a note saying why the server has none (n/a, or the tool's error). Tests 1, 2
+and 4 also record the server's CPU time per request (all its processes, user + system). Memory under
 load is the peak sampled while test 1 (or test 4 for a WSGI-only server) runs. Runs in the bench
 process.
 """
@@ -54,8 +55,10 @@ def _wrk(server: Server, kind: str, connections: int, plan: Plan, record: Record
         record.note("n/a (WSGI server only)")
         return
     sampler = memory.Sampler(server.pids)
+    cpu = server.cpu_seconds()
     with sampler:
         result = loads.wrk(server.urls[kind], 2, connections, plan.seconds)
+    cpu = server.cpu_seconds() - cpu
     record.load = sampler.peak
     if result.error:
         record.note(f"wrk: {result.error}")
@@ -65,8 +68,14 @@ def _wrk(server: Server, kind: str, connections: int, plan: Plan, record: Record
         return
     record.put("requests_per_s", result.requests_per_s if ok else None)
     record.put("p99_ms", result.p99_ms if ok else None)
+    record.put("cpu_us", per_request(cpu, result.requests) if ok else None)
     if ok and result.errors:
         record.note(f"wrk errors in one round: {result.error_kinds}")
+
+
+def per_request(cpu_seconds: float, requests: int) -> float | None:
+    """The server's CPU microseconds per request answered (None without an answer)."""
+    return cpu_seconds / requests * 1e6 if requests > 0 else None
 
 
 def small_keepalive(server: Server, plan: Plan, record: Record) -> None:
@@ -77,14 +86,18 @@ def small_close(server: Server, plan: Plan, record: Record) -> None:
     if "small" not in server.urls:
         record.note("n/a (WSGI server only)")
         return
+    cpu = server.cpu_seconds()
     result = loads.ab(server.urls["small"], 50, plan.ab_requests, plan.ab_seconds)
+    cpu = server.cpu_seconds() - cpu
     if result.error:
         record.note(f"ab: {result.error}")
         record.put("requests_per_s", None)
         record.put("failures", None)
+        record.put("cpu_us", None)
         return
     record.put("requests_per_s", result.requests_per_s)
     record.put("failures", float(result.failures))
+    record.put("cpu_us", per_request(cpu, result.complete))
 
 
 def large_keepalive(server: Server, plan: Plan, record: Record) -> None:
