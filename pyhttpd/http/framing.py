@@ -33,6 +33,9 @@ class Framing:
     length: int = 0
 
 
+NO_BODY = Framing(BodyKind.NONE)  # frozen: one for every request without a body
+
+
 def check_host(head: RequestHead) -> str | None:
     """The Host value (or None for HTTP/1.0 without one); 400 when missing on 1.1 or repeated."""
     hosts = head.headers.get_all("Host")
@@ -63,7 +66,7 @@ def body_framing(head: RequestHead) -> Framing:
             raise HttpError(400, f"Unsupported Transfer-Encoding: {', '.join(codings)}", "AH01591")
         return Framing(BodyKind.CHUNKED)
     if not lengths:
-        return Framing(BodyKind.NONE)
+        return NO_BODY
     values = {part.strip() for value in lengths for part in value.split(",")}
     if len(values) != 1:
         raise HttpError(400, "Conflicting Content-Length values", "AH01587")
@@ -71,4 +74,4 @@ def body_framing(head: RequestHead) -> Framing:
     if not (text.isascii() and text.isdigit()) or len(text) > 18:  # not '²' (latin-1 0xb2)
         raise HttpError(400, f"Invalid Content-Length '{text[:20]}'", "AH01587")
     length = int(text)
-    return Framing(BodyKind.LENGTH, length) if length else Framing(BodyKind.NONE)
+    return Framing(BodyKind.LENGTH, length) if length else NO_BODY
