@@ -170,11 +170,8 @@ class EventListener(Listener):
         return min(max(min(deadlines) - time.monotonic(), 0.0), TICK)
 
     def tick(self) -> None:
-        while True:
-            try:
-                sock, connection, outcome, deadline = self.returns.get_nowait()
-            except queue.Empty:
-                break
+        while not self.returns.empty():  # only this thread takes from it: get_nowait succeeds
+            sock, connection, outcome, deadline = self.returns.get_nowait()
             if outcome is Outcome.IDLE and connection is not None:
                 self.park(connection, deadline)
             elif outcome is Outcome.LINGER:
