@@ -2,7 +2,7 @@
 # Debian machine: a virtual environment in .venv (also `make venv`) and the system tools the tests
 # drive (curl, ab, and apache2 for the differential test). apt-get runs only for a missing tool.
 # `make bench` (QUICK=1 for a run under two minutes) adds wrk, nginx, Apache's mod_wsgi and the
-# `bench` extras (gunicorn, matplotlib).
+# `bench` extras (gunicorn, matplotlib, py-spy).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
