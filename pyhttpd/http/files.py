@@ -15,7 +15,7 @@ from email.utils import parsedate_to_datetime
 
 from pyhttpd.config.model import Settings
 from pyhttpd.errors import HttpError
-from pyhttpd.http.request import FileBody, Request
+from pyhttpd.http.request import FileBody, Request, file_identity
 from pyhttpd.http.writer import http_date_of
 
 DEFAULT_ETAG = frozenset({"mtime", "size"})  # FileETag's default: MTime Size
@@ -76,7 +76,7 @@ def serve_file(request: Request, path: str, stat: os.stat_result) -> None:
     if ranges is None:
         request.status = 200
         headers.set("Content-Length", str(size))
-        identity = (stat.st_dev, stat.st_ino, size, stat.st_mtime_ns, stat.st_ctime_ns)
+        identity = file_identity(stat)
         request.body = FileBody(path, 0, size, sendfile=use_sendfile, identity=identity)
         return
     request.status = 206

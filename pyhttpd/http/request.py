@@ -28,9 +28,14 @@ class FileBody:
     offset: int
     length: int
     sendfile: bool = False
-    # the whole file's (device, inode, size, mtime_ns, ctime_ns) as this request's stat saw it:
-    # lets the sender reuse a small file's bytes read for an earlier request (sending.py)
+    # the whole file's file_identity as this request's stat saw it: lets the sender reuse a
+    # small file's bytes read for an earlier request (sending.py)
     identity: tuple[int, int, int, int, int] | None = None
+
+
+def file_identity(stat: os.stat_result) -> tuple[int, int, int, int, int]:
+    """(device, inode, size, mtime_ns, ctime_ns): any write, rename or chmod changes one."""
+    return (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
 
 
 @dataclass

@@ -12,12 +12,11 @@ from pathlib import Path
 import pytest
 
 from pyhttpd.http import sending
-from pyhttpd.http.request import FileBody
+from pyhttpd.http.request import FileBody, file_identity
 
 
 def identity(path: Path) -> tuple[int, int, int, int, int]:
-    found = os.stat(path)
-    return (found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns, found.st_ctime_ns)
+    return file_identity(os.stat(path))
 
 
 def after_a_tick(path: Path) -> None:
@@ -37,12 +36,19 @@ def empty_table() -> None:
     sending._KEPT.clear()
 
 
-def test_a_settled_file_is_read_once_and_reused_for_the_same_identity(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def settled_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """page.html holding b"first", with files kept however recently they changed."""
     monkeypatch.setattr(sending, "SETTLED", 0.0)
     path = tmp_path / "page.html"
     path.write_bytes(b"first")
+    return path
+
+
+def test_a_settled_file_is_read_once_and_reused_for_the_same_identity(
+    settled_page: Path,
+) -> None:
+    path = settled_page
     seen = identity(path)
     assert sending._kept_file(str(path), seen) == b"first"
     after_a_tick(path)
@@ -54,12 +60,8 @@ def test_a_settled_file_is_read_once_and_reused_for_the_same_identity(
     assert sending._kept_file(str(path), identity(path)) == b"later"
 
 
-def test_a_rewrite_that_restores_size_and_mtime_is_still_seen(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(sending, "SETTLED", 0.0)
-    path = tmp_path / "page.html"
-    path.write_bytes(b"first")
+def test_a_rewrite_that_restores_size_and_mtime_is_still_seen(settled_page: Path) -> None:
+    path = settled_page
     before = os.stat(path)
     assert sending._kept_file(str(path), identity(path)) == b"first"
     after_a_tick(path)
