@@ -77,7 +77,10 @@ def generation_one(tree: Tree, master: int) -> bool:
     """The graceful restart is done: generation 1 serves and every generation-0 child left."""
     with Scoreboard.attach(tree.run / "apache_runtime_status") as board:
         serving = board.snapshot().running_generation == 1
-    titles = [" ".join(child.cmdline()) for child in psutil.Process(master).children()]
+    try:
+        titles = [" ".join(child.cmdline()) for child in psutil.Process(master).children()]
+    except psutil.Error:  # a generation-0 child between its exit and the master's reaping
+        return False
     return serving and bool(titles) and all("generation 1" in title for title in titles)
 
 
