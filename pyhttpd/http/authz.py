@@ -72,6 +72,8 @@ class AuthzProvider:
     name: str
     check: Check
     parse: Parse = _no_parse
+    # whether `check` reads only the request's head and environment (a replay needs no check)
+    replayable: bool = False
 
     @property
     def group(self) -> str:

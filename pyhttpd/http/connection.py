@@ -18,6 +18,10 @@ requests start and finish through `Connection.observer` (a RequestObserver; the 
 imports the scoreboard), and `Connection.may_keep_alive` lets it refuse keep-alive while the
 child is stopping.
 
+A static response that depended on nothing but the request's head, the configuration and its file
+is kept (replay.py) and sent again for the same request while the file and the walk's access
+files are unchanged, without walking the hooks.
+
 Time limits, as Apache: the first request's head must arrive within RequestReadTimeout's header
 stage when mod_reqtimeout is loaded (each recv within Timeout otherwise); later requests first
 wait KeepAliveTimeout for a byte. A header timeout answers 408 once the request line is complete
@@ -42,6 +46,7 @@ from enum import Enum
 from typing import NoReturn, Protocol
 
 from pyhttpd.config.lookup import select_vhost, server_settings
+from pyhttpd.config.model import Settings
 from pyhttpd.errors import HttpError, ThreadNeeded
 from pyhttpd.http.body import ChunkedDecoder, LengthDecoder
 from pyhttpd.http.body_input import BodyInput
@@ -52,12 +57,14 @@ from pyhttpd.http.listener_feed import ListenerFeed
 from pyhttpd.http.messages import Headers, RequestHead
 from pyhttpd.http.parser import parse_head
 from pyhttpd.http.phases import Phase, process_request, run_handler
+from pyhttpd.http.replay import REPLAYS, Replay, ReplayKey, replay_key, replay_of
 from pyhttpd.http.request import FileBody, Request, StreamAborted, StreamBody
 from pyhttpd.http.responses import error_document, error_page
 from pyhttpd.http.sending import Sender, wait_ready
 from pyhttpd.http.tls_errors import want_read, want_write
 from pyhttpd.http.uri import parse_target
-from pyhttpd.http.writer import response_head
+from pyhttpd.http.writer import head_fields, http_date, response_head
+from pyhttpd.memo import remember
 
 RECV_SIZE = 65536
 # serve_inline: the largest file event's listener sends itself (one pread, one send; what the
@@ -417,9 +424,14 @@ class Connection:
         `resumed`: serve_inline's hand-over, a request to go on with from its handler or its
         error response (or, without a request, to run again from its head).
         """
+        key = replay_key(self.local, head) if resumed is None else None
+        if key is not None and (replay := self.generation.replays.get(key)) is not None:
+            keep_alive = self._replay(key, replay, head)
+            if keep_alive is not None:
+                return keep_alive
         request = resumed.request if resumed is not None else None
         if isinstance(request, Request):
-            self._started(request)
+            self._started(head, request.server)
             request.may_block = True
             try:
                 if resumed is not None and resumed.error is not None:
@@ -434,7 +446,7 @@ class Connection:
                 try:
                     self._guarded(self._prepare, request)
                 finally:
-                    self._started(request)
+                    self._started(head, request.server)
                 request.body_input = self._body_input(request)
                 self._guarded(self._process, request)
             except HttpError as error:
@@ -444,9 +456,60 @@ class Connection:
         self._entity_headers(request)
         self._run_all(Phase.OUTPUT_HEADERS, request)
         keep_alive = self._send(request, head)
-        self._run_all(Phase.LOG_TRANSACTION, request)
-        self._finished(request)
         self.last_fits_inline = _bodiless_read(head) and self._inline_handler(request)
+        if key is not None:
+            self._keep_replay(key, request)
+        self._run_all(Phase.LOG_TRANSACTION, request)
+        self._finished(request.bytes_sent)
+        return keep_alive
+
+    def _keep_replay(self, key: ReplayKey, request: Request) -> None:
+        """Keep a response that may be sent again as it is (replay.py)."""
+        head = request.head
+        if not _bodiless_read(head):
+            return
+        allowed = not request.notes.get("close") and _message_keeps_alive(
+            head, request.headers_out, request.status
+        )
+        replay = replay_of(request, allowed, self.last_fits_inline, self.server_header)
+        if replay is not None:
+            remember(self.generation.replays, key, replay, REPLAYS)
+
+    def _replay(self, key: ReplayKey, replay: Replay, head: RequestHead) -> bool | None:
+        """Send a kept response again, with this request's Date and keep-alive fields, and log
+        it; None (nothing sent) when its file or the walk's access files changed, or when
+        event's listener must hand it to a worker."""
+        info = replay.still_valid()
+        if info is None:
+            self.generation.replays.pop(key, None)
+            return None
+        if self.inline and not replay.fits_inline:
+            return None
+        keep_alive = replay.keep_alive and self._connection_keeps_alive()
+        self._started(head, replay.server)
+        connection = head_fields(self._connection_fields(keep_alive))
+        wire = b"%b%b%b%b\r\n\r\n" % (
+            replay.start,
+            http_date().encode("latin-1"),
+            replay.fields,
+            connection.encode("latin-1"),
+        )
+        sent = 0
+        if replay.header_only:
+            self.sender.send_bytes(wire)
+        else:
+            self.sender.write_file(wire, replay.body)
+            sent = replay.body.length
+        if self.generation.hooks.has(Phase.LOG_TRANSACTION):
+            request = self._new_request(head)
+            vars(request).update(replay.request_state())
+            request.stat, request.bytes_sent = info, sent
+            request.notes["keepalives"] = self.served
+            self._connection_headers(request.headers_out, head, keep_alive)
+            self._run_all(Phase.LOG_TRANSACTION, request)
+        self._finished(sent)
+        self.unread_input = False
+        self.last_fits_inline = replay.fits_inline
         return keep_alive
 
     def _discard_body(self, request: Request) -> None:
@@ -478,10 +541,8 @@ class Connection:
             return
         body.chunks = itertools.chain((first,), chunks)
 
-    def _started(self, request: Request) -> None:
+    def _started(self, head: RequestHead, server: Settings) -> None:
         if self.observer is not None:
-            head = request.head
-            server = request.server
             if self._vhost_label[0] is not server:  # the same server, request after request
                 name = str(server.get("ServerName") or "")
                 name = name.rsplit(":", 1)[0] if name.count(":") == 1 else name  # host:port
@@ -491,9 +552,9 @@ class Connection:
                 head.request_line, self.client[0], self._vhost_label[1], protocol
             )
 
-    def _finished(self, request: Request) -> None:
+    def _finished(self, bytes_sent: int) -> None:
         if self.observer is not None:
-            self.observer.request_finished(request.bytes_sent)
+            self.observer.request_finished(bytes_sent)
 
     def _process(self, request: Request) -> None:
         if request.head.method == "TRACE":
@@ -519,6 +580,7 @@ class Connection:
         """A phase whose hooks cannot change the response; their failures go to the error log."""
         self.generation.hooks.run_all(phase, request)
         for failure in request.notes.pop("hook_errors", ()):
+            request.replayable = False  # what the failed hook would have done is unknown
             self._log("error", "core", f"hook failed: {failure}")
 
     def _new_request(self, head: RequestHead) -> Request:
@@ -631,22 +693,16 @@ class Connection:
         request.body = echo + b"\r\n"
 
     def _keep_alive(self, head: RequestHead, headers: Headers, status: int) -> bool:
-        if not self.keep_alive or head.version == (0, 9):
+        return self._connection_keeps_alive() and _message_keeps_alive(head, headers, status)
+
+    def _connection_keeps_alive(self) -> bool:
+        """The connection's say on keep-alive: KeepAlive, the MPM's, MaxKeepAliveRequests."""
+        if not self.keep_alive:
             return False
         if self.may_keep_alive is not None and not self.may_keep_alive():
             return False
         limit = self.max_keep_alive_requests
-        if limit and self.served + 1 >= limit:
-            return False
-        tokens = {t.strip().lower() for t in (head.headers.get("Connection") or "").split(",")}
-        if "close" in tokens or status in (400, 408, 411, 413, 414, 500, 501, 503):
-            return False
-        if head.version < (1, 1) and "keep-alive" not in tokens:
-            return False
-        # A response without a body needs no length to keep the connection (ap_set_keepalive).
-        if "Content-Length" in headers or status in (204, 304) or head.method == "HEAD":
-            return True
-        return (headers.get("Transfer-Encoding") or "").lower() == "chunked"
+        return not (limit and self.served + 1 >= limit)
 
     def _reject(self, error: HttpError) -> None:
         """Answer a request whose head could not be parsed, then the connection closes.
@@ -661,13 +717,13 @@ class Connection:
         method = request_line.split(" ", 1)[0] if error.status == 501 else "GET"
         head = RequestHead(method or "GET", "/", (1, 1), Headers(), request_line)
         request = self._new_request(head)
-        self._started(request)
+        self._started(head, request.server)
         self._error_response(request, error)
         request.notes["close"] = True
         self._entity_headers(request)
         self._send(request, head)
         self._run_all(Phase.LOG_TRANSACTION, request)
-        self._finished(request)
+        self._finished(request.bytes_sent)
 
     # --- writing ------------------------------------------------------------------------------
 
@@ -712,14 +768,17 @@ class Connection:
         return keep_alive and complete and head.version != (0, 9)
 
     def _connection_headers(self, headers: Headers, head: RequestHead, keep_alive: bool) -> None:
-        if keep_alive:
-            timeout = int(self.keep_alive_timeout)
-            limit = self.max_keep_alive_requests
-            left = f", max={limit - self.served - 1}" if limit else ""
-            headers.set("Keep-Alive", f"timeout={timeout}{left}")
-            headers.set("Connection", "Keep-Alive")
-        else:
-            headers.set("Connection", "close")
+        for name, value in self._connection_fields(keep_alive):
+            headers.set(name, value)
+
+    def _connection_fields(self, keep_alive: bool) -> list[tuple[str, str]]:
+        """The fields that tell the client whether this connection stays open, and how long."""
+        if not keep_alive:
+            return [("Connection", "close")]
+        limit = self.max_keep_alive_requests
+        left = f", max={limit - self.served - 1}" if limit else ""
+        timeout = f"timeout={int(self.keep_alive_timeout)}{left}"
+        return [("Keep-Alive", timeout), ("Connection", "Keep-Alive")]
 
     # --- the error log --------------------------------------------------------------------------
 
@@ -734,6 +793,23 @@ class Connection:
 
 
 _PROTOCOLS = {(1, 1): "HTTP/1.1", (1, 0): "HTTP/1.0"}
+
+
+def _message_keeps_alive(head: RequestHead, headers: Headers, status: int) -> bool:
+    """The request's and the response's say on keep-alive (Apache's ap_set_keepalive)."""
+    if head.version == (0, 9):
+        return False
+    tokens = {t.strip().lower() for t in (head.headers.get("Connection") or "").split(",")}
+    if "close" in tokens or status in (400, 408, 411, 413, 414, 500, 501, 503):
+        return False
+    if head.version < (1, 1) and "keep-alive" not in tokens:
+        return False
+    # A response without a body needs no length to keep the connection (ap_set_keepalive).
+    if "Content-Length" in headers or status in (204, 304) or head.method == "HEAD":
+        return True
+    return (headers.get("Transfer-Encoding") or "").lower() == "chunked"
+
+
 _INLINE_METHODS = frozenset({"GET", "HEAD"})
 
 

@@ -305,7 +305,9 @@ def evaluate_match(expression: Expression, request: Any) -> tuple[bool, re.Match
     """Run a boolean expression; also return the last regex match (for $1 in SetEnvIfExpr).
 
     A failure while evaluating (an unreadable file, say) counts as false, as Apache's AH00039.
+    An expression can read the time, the client or files: its request is not replayed.
     """
+    request.replayable = False
     context = Context(request)
     assert expression.condition is not None, "not a boolean expression"
     try:
@@ -319,7 +321,8 @@ def evaluate(expression: Expression, request: Any) -> bool:
 
 
 def render(expression: Expression, request: Any) -> str:
-    """The value of a string expression for this request."""
+    """The value of a string expression for this request (which is then not replayed)."""
+    request.replayable = False
     assert expression.string is not None, "not a string expression"
     try:
         return expression.string(Context(request))

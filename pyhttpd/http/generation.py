@@ -16,6 +16,7 @@ from pyhttpd.errorlog import ErrorLog
 from pyhttpd.http.deadlines import ReadTimeouts
 from pyhttpd.http.parser import Limits
 from pyhttpd.http.phases import Hooks
+from pyhttpd.http.replay import Replay, ReplayKey
 from pyhttpd.version import APACHE_COMPAT, __version__
 
 # pyhttpd's own guard for LimitRequestFields 0 (unlimited in Apache): a head still incomplete
@@ -45,6 +46,12 @@ class Generation:
     config: ServerConfig
     hooks: Hooks
     error_log: ErrorLog
+
+    @cached_property
+    def replays(self) -> dict[ReplayKey, Replay]:
+        """Responses the engine may send again (replay.py): one table per generation and
+        process, so a new configuration starts without any."""
+        return {}
 
     @property
     def limits(self) -> Limits:

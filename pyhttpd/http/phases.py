@@ -72,6 +72,19 @@ class Order(Enum):
 
 
 Hook = Callable[["Request"], int]
+
+
+def replayable(hook: Hook) -> Hook:
+    """Mark a hook whose effect on a request depends only on the request's head, the local
+    address, the configuration and what the directory walk checks: a static file's response
+    produced by such hooks alone may be sent again from the engine's replay table without
+    running them (replay.py). A marked hook that, for one request, reads anything else (the
+    client's address, the time, another file, an expression) sets `request.replayable = False`.
+    """
+    hook.replayable = True  # type: ignore[attr-defined]
+    return hook
+
+
 # Apache's pre_connection: takes the accepted socket, returns the one to serve (mod_ssl's TLS).
 ConnectionHook = Callable[["socket.socket"], "socket.socket"]
 
@@ -113,6 +126,8 @@ class Hooks:
     # REQUEST_PHASES that have hooks (a phase without any is OK, or DECLINED for RUN_FIRST:
     # neither is DONE, so skipping it changes nothing)
     request_phases: tuple[Phase, ...] = ()
+    # phases with a hook not marked `replayable`: a request that runs one is not replayed
+    impure: frozenset[Phase] = frozenset()
 
     def add(self, phase: Phase, hook: Hook, order: Order = Order.MIDDLE) -> None:
         assert not self.frozen, "hooks are registered once, when a generation is built"
@@ -138,11 +153,23 @@ class Hooks:
             for phase in Phase
         }
         self.request_phases = tuple(phase for phase in REQUEST_PHASES if self._plan[phase][0])
+        self.impure = frozenset(
+            phase
+            for phase in Phase
+            if phase is not Phase.LOG_TRANSACTION  # logging does not shape the response
+            and any(not getattr(hook, "replayable", False) for hook in self._plan[phase][0])
+        )
         return self
+
+    def has(self, phase: Phase) -> bool:
+        """Whether any hook runs in this phase."""
+        return bool(self._plan[phase][0])
 
     def run(self, phase: Phase, request: Request) -> int:
         """Run one phase; return OK, DONE or DECLINED (RUN_FIRST with no taker)."""
         hooks, run_first = self._plan[phase]
+        if phase in self.impure:
+            request.replayable = False
         result = DECLINED
         for hook in hooks:
             result = hook(request)
@@ -160,6 +187,8 @@ class Hooks:
         A failing hook here must not lose the response or the connection: errors are swallowed
         after being noted on the request for the error log.
         """
+        if phase in self.impure:
+            request.replayable = False
         for hook in self._plan[phase][0]:
             try:
                 hook(request)

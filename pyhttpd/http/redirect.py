@@ -109,8 +109,10 @@ def sub_request(request: Request, uri: str, *, filename: str | None = None) -> R
 
     With `filename` (a directory entry; `uri` is then its decoded name, without a query),
     translate_name is skipped. The result carries the phases' outcome in `status` (200 when
-    every phase passed) and the error that stopped them in notes["error"].
+    every phase passed) and the error that stopped them in notes["error"]. A request that
+    looked another URL up is not replayed: its response depends on that lookup too.
     """
+    request.replayable = False
     path, _, query = uri.partition("?") if filename is None else (uri, "", "")
     if not path.startswith("/"):
         path = request.uri[: request.uri.rfind("/") + 1] + path

@@ -97,6 +97,9 @@ class Request:
     # False while event's listener serves the request itself: a hook that would wait on the
     # network (a DNS lookup) raises ThreadNeeded instead, and a worker thread runs it again.
     may_block: bool = True
+    # False once a hook that is not `phases.replayable` ran (or a marked one read something
+    # beyond the head, the configuration and the walk): the response must not be replayed
+    replayable: bool = True
 
     @property
     def method(self) -> str:
@@ -107,7 +110,9 @@ class Request:
         return self.head.method == "HEAD"
 
     def log_error(self, level: str, module: str, message: str, tag: str = "") -> None:
-        """Apache's ap_log_rerror: an error-log line that names this request's client."""
+        """Apache's ap_log_rerror: an error-log line that names this request's client (a
+        replay would not write it again: the request is not replayed)."""
+        self.replayable = False
         if self.error_log is not None:
             client = f"{self.client[0]}:{self.client[1]}"
             self.error_log.log(level, module, message, tag=tag, client=client)

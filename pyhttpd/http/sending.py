@@ -66,7 +66,7 @@ class Sender:
             return len(body), True
         if isinstance(body, StreamBody):
             return self._write_stream(wire, body, headers, request)
-        self._write_file(wire, body)
+        self.write_file(wire, body)
         return body.length, True
 
     def _write_stream(
@@ -101,7 +101,8 @@ class Sender:
         self.send_bytes(wire + (b"0\r\n\r\n" if chunked else b""))
         return sent, length is None or sent == length
 
-    def _write_file(self, wire: bytes, body: FileBody) -> None:
+    def write_file(self, wire: bytes, body: FileBody) -> None:
+        """Write the head and a file's bytes (or a part of it)."""
         identity = body.identity
         if identity is not None and body.length <= KEPT_FILE_MAX:
             self.send_bytes(wire + _kept_file(body.path, identity))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import time
+from collections.abc import Iterable
 from email.utils import formatdate
 
 from pyhttpd.http.messages import Headers
@@ -36,8 +37,17 @@ def response_head(
     status: int, headers: Headers, *, server: str, version: str = "HTTP/1.1"
 ) -> bytes:
     """The head of a response: status line, Date, Server, then the given fields, then CRLF."""
-    lines = [status_line(status, version), f"Date: {http_date()}"]
-    if server:
-        lines.append(f"Server: {server}")
-    lines += [f"{name}: {value}" for name, value in headers]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace")
+    head = head_start(status, version) + http_date() + head_fields(headers, server) + "\r\n\r\n"
+    return head.encode("latin-1", "replace")
+
+
+def head_start(status: int, version: str = "HTTP/1.1") -> str:
+    """A head up to its Date's value: what a replayed response (replay.py) keeps before it."""
+    return status_line(status, version) + "\r\nDate: "
+
+
+def head_fields(fields: Iterable[tuple[str, str]], server: str = "") -> str:
+    """The Server field (when there is one) and `fields`, each line after its CRLF."""
+    lines = [f"\r\nServer: {server}"] if server else []
+    lines += [f"\r\n{name}: {value}" for name, value in fields]
+    return "".join(lines)

@@ -23,7 +23,8 @@ from pyhttpd.http.authz import KNOWN_METHODS, LAYERS_NOTE
 from pyhttpd.http.expr import evaluator
 from pyhttpd.http.files import serve_file
 from pyhttpd.http.options import FOLLOW_SYMLINKS, SYMLINKS_IF_OWNER_MATCH, OptionsState, resolve
-from pyhttpd.http.phases import DECLINED, OK, HookContext, Hooks, Order, Phase
+from pyhttpd.http.phases import DECLINED, OK, HookContext, Hooks, Order, Phase, replayable
+from pyhttpd.http.replay import WALK_PROBES_NOTE
 from pyhttpd.http.request import Request
 from pyhttpd.memo import remember
 
@@ -61,6 +62,8 @@ def map_to_storage(request: Request) -> int:
     the next request for them costs a stat of the file and an access() per access file looked
     for, instead of an lstat per segment, the section matching and the merge (Apache's
     FollowSymLinks saves those lstat calls too). Anything else found takes the full walk.
+    Such a walk leaves its access files in request.notes[WALK_PROBES_NOTE]: what a replay of
+    the response checks (replay.py).
     """
     pool = section_pool(request.config, request.vhost)
     key = (request.filename, request.uri)
@@ -76,6 +79,7 @@ def map_to_storage(request: Request) -> int:
         ):
             request.stat = info
             request.notes[LAYERS_NOTE], request.per_dir = kept[0], kept[1]
+            request.notes[WALK_PROBES_NOTE] = kept[2]
             return OK
     evaluate = evaluator(request)
     if request.filename is None:
@@ -101,6 +105,7 @@ def map_to_storage(request: Request) -> int:
         if _conditionless(found):
             kept = (request.notes[LAYERS_NOTE], request.per_dir, tuple(probes))
             remember(pool.walks, key, kept, WALK_MEMO_SIZE)
+            request.notes[WALK_PROBES_NOTE] = kept[2]
     return OK
 
 
@@ -319,7 +324,7 @@ def add_default_charset(request: Request) -> int:
 
 
 def register(hooks: Hooks, context: HookContext) -> None:
-    hooks.add(Phase.TRANSLATE_NAME, translate_name, Order.LAST)
-    hooks.add(Phase.MAP_TO_STORAGE, map_to_storage, Order.LAST)
-    hooks.add(Phase.HANDLER, default_handler, Order.LAST)
-    hooks.add(Phase.OUTPUT_HEADERS, add_default_charset, Order.LAST)
+    hooks.add(Phase.TRANSLATE_NAME, replayable(translate_name), Order.LAST)
+    hooks.add(Phase.MAP_TO_STORAGE, replayable(map_to_storage), Order.LAST)
+    hooks.add(Phase.HANDLER, replayable(default_handler), Order.LAST)
+    hooks.add(Phase.OUTPUT_HEADERS, replayable(add_default_charset), Order.LAST)

@@ -32,7 +32,7 @@ from pyhttpd.http.netmatch import (
     in_network,
     subnet,
 )
-from pyhttpd.http.phases import DECLINED, OK, HookContext, Hooks, Order, Phase
+from pyhttpd.http.phases import DECLINED, OK, HookContext, Hooks, Order, Phase, replayable
 from pyhttpd.http.request import Request
 
 
@@ -182,6 +182,8 @@ def find_allow_deny(request: Request, rules: Iterable[HostRule]) -> bool:
             return True
         if rule.kind == "nenv" and rule.value not in request.environment:
             return True
+        if rule.kind in ("ip", "host"):
+            request.replayable = False  # the answer depends on the client
         if rule.kind == "ip" and rule.network and in_network(request.client[0], rule.network):
             return True
         if rule.kind == "host":
@@ -230,8 +232,8 @@ def satisfy_any_without_authz(request: Request) -> int:
 
 
 def register(hooks: Hooks, context: HookContext) -> None:
-    hooks.add(Phase.ACCESS_CHECKER, check_access)
-    hooks.add(Phase.AUTH_CHECKER, satisfy_any_without_authz, Order.LAST)
+    hooks.add(Phase.ACCESS_CHECKER, replayable(check_access))
+    hooks.add(Phase.AUTH_CHECKER, replayable(satisfy_any_without_authz), Order.LAST)
 
 
 MODULE = Module(

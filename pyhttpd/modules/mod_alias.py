@@ -33,7 +33,7 @@ from pyhttpd.config.module import Module
 from pyhttpd.errors import DirectiveError, HttpError
 from pyhttpd.http.alias_match import alias_matches, substitute
 from pyhttpd.http.cgi_env import CONTEXT_PREFIX_NOTE, CONTEXT_ROOT_NOTE
-from pyhttpd.http.phases import DECLINED, OK, HookContext, Hooks, Order, Phase
+from pyhttpd.http.phases import DECLINED, OK, HookContext, Hooks, Order, Phase, replayable
 from pyhttpd.http.redirect import construct_url, escape_path
 from pyhttpd.http.request import Request
 
@@ -418,8 +418,8 @@ def register(hooks: Hooks, context: HookContext) -> None:
     def translate(request: Request) -> int:
         return translate_alias_redir(request, location_forms)
 
-    hooks.add(Phase.TRANSLATE_NAME, translate, Order.FIRST)
-    hooks.add(Phase.FIXUPS, fixup_redir)
+    hooks.add(Phase.TRANSLATE_NAME, replayable(translate), Order.FIRST)
+    hooks.add(Phase.FIXUPS, replayable(fixup_redir))
 
 
 MODULE = Module(

@@ -39,7 +39,7 @@ from pyhttpd.http.authz import (
     evaluate,
     merge_authz,
 )
-from pyhttpd.http.phases import DECLINED, OK, HookContext, Hooks, Order, Phase
+from pyhttpd.http.phases import DECLINED, OK, HookContext, Hooks, Order, Phase, replayable
 from pyhttpd.http.request import Request
 from pyhttpd.memo import remember
 
@@ -248,6 +248,8 @@ def request_config(request: Request) -> AuthzConfig:
 
 
 def _check(request: Request, rule: AuthzRule) -> AuthzStatus:
+    if not rule.provider.replayable:  # the client, a user, DNS: not the request's head alone
+        request.replayable = False
     return rule.provider.check(request, rule.args, rule.parsed)
 
 
@@ -385,14 +387,14 @@ def _check_method(request: Request, args: str, parsed: frozenset[str]) -> AuthzS
 
 
 PROVIDERS = (
-    AuthzProvider("all", _check_all, _parse_all),
-    AuthzProvider("env", _check_env),
-    AuthzProvider("method", _check_method, _parse_method),
+    AuthzProvider("all", _check_all, _parse_all, replayable=True),
+    AuthzProvider("env", _check_env, replayable=True),
+    AuthzProvider("method", _check_method, _parse_method, replayable=True),
 )
 
 
 def register(hooks: Hooks, context: HookContext) -> None:
-    hooks.add(Phase.AUTH_CHECKER, authorize, Order.LAST)
+    hooks.add(Phase.AUTH_CHECKER, replayable(authorize), Order.LAST)
 
 
 MODULE = Module(

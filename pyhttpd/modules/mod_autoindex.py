@@ -32,7 +32,7 @@ from pyhttpd.errors import DirectiveError, HttpError
 from pyhttpd.http.files import etag_for
 from pyhttpd.http.generation import server_token
 from pyhttpd.http.options import INDEXES, resolve
-from pyhttpd.http.phases import DECLINED, OK, HookContext, Hooks, Phase
+from pyhttpd.http.phases import DECLINED, OK, HookContext, Hooks, Phase, replayable
 from pyhttpd.http.request import Request
 from pyhttpd.modules.autoindex_page import Listing
 from pyhttpd.modules.autoindex_rules import DIR_MAGIC_TYPE, scopes_of
@@ -257,7 +257,7 @@ def register(hooks: Hooks, context: HookContext) -> None:
         request.body = listing.page().encode("utf-8", "surrogateescape")
         return OK
 
-    hooks.add(Phase.HANDLER, handle_autoindex)
+    hooks.add(Phase.HANDLER, replayable(handle_autoindex))  # a listing is never replayed
 
 
 MODULE = Module(

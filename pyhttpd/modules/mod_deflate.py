@@ -27,7 +27,7 @@ from pyhttpd.config.module import Module
 from pyhttpd.errors import DirectiveError
 from pyhttpd.http.filters import media_type, output_filter_wanted
 from pyhttpd.http.messages import Headers
-from pyhttpd.http.phases import HookContext, Hooks, Order, Phase
+from pyhttpd.http.phases import HookContext, Hooks, Order, Phase, replayable
 from pyhttpd.http.request import FileBody, Request, StreamBody
 
 FILTER = "DEFLATE"
@@ -269,7 +269,8 @@ def _compress(request: Request, length: int | None) -> None:
 
 
 def register(hooks: Hooks, context: HookContext) -> None:
-    hooks.add(Phase.OUTPUT_HEADERS, deflate_out_filter, Order.LAST)
+    # a compressed body is not a file: never replayed
+    hooks.add(Phase.OUTPUT_HEADERS, replayable(deflate_out_filter), Order.LAST)
 
 
 MODULE = Module(

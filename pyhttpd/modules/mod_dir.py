@@ -24,7 +24,7 @@ from pyhttpd.config.grammar import split_words
 from pyhttpd.config.module import Module
 from pyhttpd.errors import DirectiveError, HttpError
 from pyhttpd.http.messages import Headers
-from pyhttpd.http.phases import DECLINED, OK, HookContext, Hooks, Order, Phase
+from pyhttpd.http.phases import DECLINED, OK, HookContext, Hooks, Order, Phase, replayable
 from pyhttpd.http.redirect import construct_url, escape_path, fast_redirect, is_regular, sub_request
 from pyhttpd.http.request import Request
 
@@ -182,7 +182,8 @@ def dir_fixups(request: Request) -> int:
 
 
 def register(hooks: Hooks, context: HookContext) -> None:
-    hooks.add(Phase.FIXUPS, dir_fixups, Order.LAST)
+    # an index or fallback is found by a sub-request, which keeps its request from replays
+    hooks.add(Phase.FIXUPS, replayable(dir_fixups), Order.LAST)
 
 
 MODULE = Module(

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from pyhttpd.config.directives import OR_ALL, ArgShape, Command, DirectiveSpec, Handler, Merge
 from pyhttpd.config.module import Module
-from pyhttpd.http.phases import DECLINED, OK, HookContext, Hooks, Phase
+from pyhttpd.http.phases import DECLINED, OK, HookContext, Hooks, Phase, replayable
 
 if TYPE_CHECKING:
     from pyhttpd.http.request import Request
@@ -107,7 +107,7 @@ def fixup_env(request: Request) -> int:
 
 
 def register(hooks: Hooks, context: HookContext) -> None:
-    hooks.add(Phase.FIXUPS, fixup_env)
+    hooks.add(Phase.FIXUPS, replayable(fixup_env))
 
 
 MODULE = Module(

@@ -26,7 +26,7 @@ from pyhttpd.config.directives import (
 from pyhttpd.config.grammar import split_words
 from pyhttpd.config.module import Module
 from pyhttpd.errors import DirectiveError
-from pyhttpd.http.phases import DECLINED, OK, HookContext, Hooks, Order, Phase
+from pyhttpd.http.phases import DECLINED, OK, HookContext, Hooks, Order, Phase, replayable
 
 if TYPE_CHECKING:
     from pyhttpd.http.messages import Headers
@@ -194,6 +194,7 @@ def expires_filter(request: Request) -> int:
     code = code_for(request)
     if code is None:
         return DECLINED
+    request.replayable = False  # Expires and max-age count from now
     now = int(request.start_time * 1_000_000)
     if code.base == "M":
         if request.stat is None:
@@ -209,7 +210,7 @@ def expires_filter(request: Request) -> int:
 
 
 def register(hooks: Hooks, context: HookContext) -> None:
-    hooks.add(Phase.OUTPUT_HEADERS, expires_filter, Order.FIRST)
+    hooks.add(Phase.OUTPUT_HEADERS, replayable(expires_filter), Order.FIRST)
 
 
 MODULE = Module(

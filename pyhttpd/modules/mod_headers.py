@@ -26,7 +26,7 @@ from pyhttpd.config.module import Module
 from pyhttpd.errors import DirectiveError
 from pyhttpd.http.expr import Expression, evaluate, parse, parse_string, regsub, render
 from pyhttpd.http.messages import Headers
-from pyhttpd.http.phases import DECLINED, OK, HookContext, Hooks, Order, Phase
+from pyhttpd.http.phases import DECLINED, OK, HookContext, Hooks, Order, Phase, replayable
 
 if TYPE_CHECKING:
     from pyhttpd.http.request import Request
@@ -233,6 +233,8 @@ DIRECTIVES: tuple[DirectiveSpec, ...] = (
 
 def _tag(tag: str, argument: str, request: Request) -> str:
     """One %-tag of a value, as mod_headers' header_request_* functions print it."""
+    if tag in ("D", "t", "l"):
+        request.replayable = False  # the time or the load: not the same again
     if tag == "D":
         return f"D={int((time.time() - request.start_time) * 1_000_000)}"
     if tag == "t":
@@ -406,6 +408,7 @@ def request_fixup(request: Request) -> int:
     entries = _entries(request, "RequestHeader")
     if not entries:
         return DECLINED
+    request.replayable = False  # the head the log sees is edited: not the one a replay parses
     fixup(request, request.head.headers, entries, early=False)
     return OK
 
@@ -429,9 +432,9 @@ def output_headers(request: Request) -> int:
 
 
 def register(hooks: Hooks, context: HookContext) -> None:
-    hooks.add(Phase.POST_READ_REQUEST, early, Order.FIRST)
-    hooks.add(Phase.FIXUPS, request_fixup, Order.LAST)
-    hooks.add(Phase.OUTPUT_HEADERS, output_headers, Order.MIDDLE)
+    hooks.add(Phase.POST_READ_REQUEST, replayable(early), Order.FIRST)
+    hooks.add(Phase.FIXUPS, replayable(request_fixup), Order.LAST)
+    hooks.add(Phase.OUTPUT_HEADERS, replayable(output_headers), Order.MIDDLE)
 
 
 MODULE = Module(

@@ -33,7 +33,7 @@ from pyhttpd.config.model import Settings
 from pyhttpd.config.module import Module
 from pyhttpd.errors import DirectiveError, StartupError
 from pyhttpd.http.filters import OUTPUT_FILTERS_NOTE
-from pyhttpd.http.phases import DECLINED, OK, HookContext, Hooks, Order, Phase
+from pyhttpd.http.phases import DECLINED, OK, HookContext, Hooks, Order, Phase, replayable
 from pyhttpd.http.request import Request
 
 TYPES_CONFIG = "conf/mime.types"  # Apache's AP_TYPES_CONFIG_FILE, relative to ServerRoot
@@ -295,8 +295,8 @@ def register(hooks: Hooks, context: HookContext) -> None:
             request.notes[OUTPUT_FILTERS_NOTE] = tuple(output_filters)
         return OK if request.content_type else DECLINED
 
-    hooks.add(Phase.TYPE_CHECKER, find_ct)
-    hooks.add(Phase.FIXUPS, override_type, Order.FIRST)
+    hooks.add(Phase.TYPE_CHECKER, replayable(find_ct))
+    hooks.add(Phase.FIXUPS, replayable(override_type), Order.FIRST)
 
 
 def override_type(request: Request) -> int:

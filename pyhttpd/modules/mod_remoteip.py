@@ -31,7 +31,7 @@ from pyhttpd.config.module import Module
 from pyhttpd.errors import DirectiveError
 from pyhttpd.http.expr import ip_in, request_header
 from pyhttpd.http.netmatch import Network, looks_like_ip, subnet
-from pyhttpd.http.phases import DECLINED, OK, HookContext, Hooks, Order, Phase
+from pyhttpd.http.phases import DECLINED, OK, HookContext, Hooks, Order, Phase, replayable
 
 if TYPE_CHECKING:
     from pyhttpd.http.request import Request
@@ -149,6 +149,7 @@ def modify_request(request: Request, matchers: list[Matcher]) -> int:
     remote = request_header(request, header_name)
     if remote is None:
         return OK
+    request.replayable = False  # the client's address is now the header's
     useragent, proxies, consumed = request.client[0], [], False
     while remote is not None:
         if matchers:
@@ -205,7 +206,7 @@ def register(hooks: Hooks, context: HookContext) -> None:
         matchers = [m for proxy in own or main for m in resolved.get(proxy, ())]
         return modify_request(request, matchers)
 
-    hooks.add(Phase.POST_READ_REQUEST, post_read_request, Order.FIRST)
+    hooks.add(Phase.POST_READ_REQUEST, replayable(post_read_request), Order.FIRST)
 
 
 MODULE = Module(

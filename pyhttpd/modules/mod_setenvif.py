@@ -20,7 +20,7 @@ from pyhttpd.config.grammar import split_words
 from pyhttpd.config.module import Module
 from pyhttpd.errors import DirectiveError
 from pyhttpd.http.expr import Expression, evaluate_match, parse, regsub, request_header
-from pyhttpd.http.phases import DECLINED, HookContext, Hooks, Phase
+from pyhttpd.http.phases import DECLINED, HookContext, Hooks, Phase, replayable
 
 if TYPE_CHECKING:
     from pyhttpd.http.request import Request
@@ -185,6 +185,7 @@ def _attribute(rule: SetEnvIfRule, request: Request) -> str | None:
     """The text a rule tests: a special attribute, a header (or env var), or a header-name regex."""
     special = rule.attribute.lower()
     if special in ("remote_addr", "remote_host"):  # no HostnameLookups: the address
+        request.replayable = False  # the response now depends on the client
         return request.client[0]
     if special == "server_addr":
         return request.local[0]
@@ -254,8 +255,8 @@ def header_parser(request: Request) -> int:
 
 
 def register(hooks: Hooks, context: HookContext) -> None:
-    hooks.add(Phase.POST_READ_REQUEST, post_read_request)
-    hooks.add(Phase.HEADER_PARSER, header_parser)
+    hooks.add(Phase.POST_READ_REQUEST, replayable(post_read_request))
+    hooks.add(Phase.HEADER_PARSER, replayable(header_parser))
 
 
 MODULE = Module(

@@ -31,7 +31,7 @@ from pyhttpd.config.module import Module
 from pyhttpd.errorlog import ErrorLog
 from pyhttpd.errors import DirectiveError, StartupError
 from pyhttpd.http.generation import server_token
-from pyhttpd.http.phases import DECLINED, HookContext, Hooks, Phase
+from pyhttpd.http.phases import DECLINED, HookContext, Hooks, Phase, replayable
 from pyhttpd.http.request import Request
 from pyhttpd.modules.ssl_plain_http import answer_plain_http, speaks_plain_http
 
@@ -288,7 +288,7 @@ def register(hooks: Hooks, context: HookContext) -> None:
             request.environment["HTTPS"] = "on"
         return DECLINED
 
-    hooks.add(Phase.POST_READ_REQUEST, note_https)
+    hooks.add(Phase.POST_READ_REQUEST, replayable(note_https))  # the local address alone
 
 
 MODULE = Module(

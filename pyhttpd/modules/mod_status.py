@@ -22,7 +22,7 @@ from pyhttpd.config.directives import RSRC_CONF, ArgShape, Command, DirectiveSpe
 from pyhttpd.config.module import Module
 from pyhttpd.errors import HttpError
 from pyhttpd.http.generation import server_token
-from pyhttpd.http.phases import DECLINED, OK, HookContext, Hooks, Phase
+from pyhttpd.http.phases import DECLINED, OK, HookContext, Hooks, Phase, replayable
 from pyhttpd.http.redirect import server_name, signature
 from pyhttpd.http.request import Request
 from pyhttpd.scoreboard import Scoreboard, ScoreboardError, ScoreboardSnapshot, file_path
@@ -121,7 +121,7 @@ def register(hooks: Hooks, context: HookContext) -> None:
         request.body = page.encode("latin-1", "replace")
         return OK
 
-    hooks.add(Phase.HANDLER, handle_status)
+    hooks.add(Phase.HANDLER, replayable(handle_status))  # its page is never replayed
 
 
 MODULE = Module(

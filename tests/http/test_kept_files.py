@@ -92,7 +92,7 @@ def test_the_sender_sends_a_kept_file_with_its_head(
     with ours, theirs:
         sender = sending.Sender(ours, 5.0, lambda where, error: None)
         for _ in range(2):  # read, then kept
-            sender._write_file(b"HEAD\r\n\r\n", body)
+            sender.write_file(b"HEAD\r\n\r\n", body)
             received = b""
             while len(received) < 608:
                 received += theirs.recv(4096)

@@ -1,0 +1,284 @@
+"""Replays (pyhttpd/http/replay.py): a static response sent again without walking the hooks.
+
+Through the real engine on real loopback sockets: the same requests are served by a generation
+whose hooks are all replayable and by one with a hook that is not, and the answers must be the
+same bytes (but the Date) and log the same lines (but the time) — while a counting hook shows the
+first generation walked its hooks once per distinct request only. Then the file, the walk's
+access files and the hooks' say each end a replay.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from pyhttpd.http.phases import DECLINED, Phase, replayable
+from pyhttpd.http.request import Request
+from tests.harness.engine import engine_generation, serve_once
+from tests.harness.server import ServerRoot, running_server
+
+PAGE = b"<html>replayed</html>\n"
+LOG_FORMAT = '"%h %u \\"%r\\" %>s %b %B %f %{Content-Type}o %{Keep-Alive}o %{Connection}o %k"'
+
+
+def requests(*lines: str) -> bytes:
+    return b"".join(line.encode() for line in lines)
+
+
+GET = "GET /page.html HTTP/1.1\r\nHost: localhost\r\nUser-Agent: t\r\n\r\n"
+HEAD = "HEAD /page.html HTTP/1.1\r\nHost: localhost\r\n\r\n"
+GET_10 = "GET /page.html HTTP/1.0\r\n\r\n"
+GET_10_KA = "GET /page.html HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
+RANGE = "GET /page.html HTTP/1.1\r\nHost: localhost\r\nRange: bytes=0-3\r\n\r\n"
+MISSING = "GET /missing.html HTTP/1.1\r\nHost: localhost\r\n\r\n"
+CLOSE = "GET /page.html HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+
+
+def split_responses(answer: bytes) -> list[bytes]:
+    """The responses in a connection's answer, each with its Content-Length of body (none
+    after a HEAD's head: the next response starts right after it)."""
+    responses = []
+    while answer:
+        end = answer.index(b"\r\n\r\n") + 4
+        head = answer[:end]
+        length = re.search(rb"\r\nContent-Length: (\d+)", head)
+        size = int(length[1]) if length else 0
+        if not answer[end:].startswith(b"HTTP/1.1 ") or size == 0:
+            end += size
+        responses.append(answer[:end])
+        answer = answer[end:]
+    return responses
+
+
+def without_dates(data: bytes) -> bytes:
+    data = re.sub(rb"Date: [^\r]*", b"Date: -", data)
+    return re.sub(rb"\[[^]]*\]", b"[-]", data)
+
+
+class Counting:
+    """A translate_name hook that only counts its calls."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, request: Request) -> int:
+        self.calls += 1
+        return DECLINED
+
+
+def serve(root: ServerRoot, data: bytes, pure: bool, config: str) -> tuple[bytes, int, int]:
+    """Serve `data` on one connection; return the answer, the counting hook's calls and how
+    many replays the generation kept."""
+    counting = Counting()
+    hook = replayable(counting) if pure else counting
+    with engine_generation(root, {Phase.TRANSLATE_NAME: hook}, config) as (generation, _):
+        answer, _ = serve_once(generation, data)
+        kept = len(generation.replays)
+    return answer, counting.calls, kept
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> ServerRoot:
+    root = ServerRoot(tmp_path)
+    page = root.htdocs / "page.html"
+    page.write_bytes(PAGE)
+    settled = page.stat().st_mtime - 10  # the sender keeps only files still for a while
+    os.utime(page, (settled, settled))
+    return root
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        "MaxKeepAliveRequests 0",
+        "MaxKeepAliveRequests 6",
+        f"CustomLog logs/access_log {LOG_FORMAT}",
+        "KeepAlive Off",
+    ],
+)
+@pytest.mark.parametrize("line", [GET, HEAD, GET_10, GET_10_KA, RANGE, MISSING])
+def test_a_replay_sends_the_bytes_and_logs_the_line_the_hooks_would(
+    root: ServerRoot, line: str, config: str
+) -> None:
+    data = requests(*[line] * 4, CLOSE)
+    replayed, calls, kept = serve(root, data, pure=True, config=config)
+    log = root.path / "logs" / "access_log"
+    replayed_log = log.read_bytes() if log.exists() else b""
+    log.unlink(missing_ok=True)
+    walked, walked_calls, walked_kept = serve(root, data, pure=False, config=config)
+    walked_log = log.read_bytes() if log.exists() else b""
+    assert without_dates(replayed) == without_dates(walked)
+    assert without_dates(replayed_log) == without_dates(walked_log)
+    assert walked_kept == 0
+    answered = len(split_responses(walked))
+    if "KeepAlive Off" in config or line == GET_10:
+        assert answered == 1  # the first response closes the connection
+        return
+    assert answered == 5
+    if line in (RANGE, MISSING):  # a 206 and a 404 are not kept (the closing GET is)
+        assert (calls, kept) == (5, 1)
+    else:  # walked for the first request and the closing one, replayed for the others
+        assert (calls, kept) == (2, 2)
+
+
+def test_max_keep_alive_requests_counts_down_and_closes_through_replays(root: ServerRoot) -> None:
+    answer, calls, _ = serve(root, requests(*[GET] * 4), True, "MaxKeepAliveRequests 3")
+    responses = split_responses(answer)
+    assert [re.search(rb"Keep-Alive: ([^\r]*)|Connection: close", r)[0] for r in responses] == [
+        b"Keep-Alive: timeout=5, max=2",
+        b"Keep-Alive: timeout=5, max=1",
+        b"Connection: close",
+    ]
+    assert calls == 1
+
+
+def test_a_changed_file_ends_its_replay(root: ServerRoot) -> None:
+    page = root.htdocs / "page.html"
+    counting = Counting()
+    with engine_generation(root, {Phase.TRANSLATE_NAME: replayable(counting)}) as (gen, _):
+        serve_once(gen, requests(GET, GET))
+        page.write_bytes(b"a longer page than before\n")
+        answer, _ = serve_once(gen, requests(GET, CLOSE))
+        assert answer.count(b"a longer page than before") == 2
+        assert counting.calls == 3  # the first two requests (one walk), then the changed file
+        page.unlink()
+        answer, _ = serve_once(gen, requests(GET))
+        assert answer.startswith(b"HTTP/1.1 404 ")
+
+
+def test_an_access_file_that_appears_ends_the_replay(root: ServerRoot) -> None:
+    """AllowOverride unset: Apache reads .htaccess (and a directive it cannot take is a 500)."""
+    counting = Counting()
+    with engine_generation(root, {Phase.TRANSLATE_NAME: replayable(counting)}) as (gen, _):
+        answer, _ = serve_once(gen, requests(GET, GET))
+        assert answer.count(b"200 OK") == 2
+        (root.htdocs / ".htaccess").write_text("NoSuchDirective on\n")
+        answer, _ = serve_once(gen, requests(GET))
+        assert answer.startswith(b"HTTP/1.1 500 ")
+
+
+def test_a_hook_that_reads_the_client_can_refuse_the_replay(root: ServerRoot) -> None:
+    def by_client(request: Request) -> int:
+        request.notes["seen"] = request.client[0]
+        request.replayable = False
+        return DECLINED
+
+    with engine_generation(root, {Phase.FIXUPS: replayable(by_client)}) as (generation, _):
+        serve_once(generation, requests(GET, GET, GET))
+        assert generation.replays == {}
+
+
+def test_the_daemon_replays_and_sees_a_rewritten_file(tmp_path: Path) -> None:
+    """pyhttpd -X, real keep-alive connection: the rewritten page is served at once."""
+    root = ServerRoot(tmp_path)
+    root.write_config("KeepAlive On")
+    page = root.htdocs / "page.html"
+    page.write_bytes(PAGE)
+    with running_server(root):
+        connection = http.client.HTTPConnection("127.0.0.1", root.port, timeout=5)
+        for _ in range(3):
+            connection.request("GET", "/page.html")
+            assert connection.getresponse().read() == PAGE
+        page.write_bytes(b"rewritten\n")
+        connection.request("GET", "/page.html")
+        assert connection.getresponse().read() == b"rewritten\n"
+        connection.close()
+
+
+def load(*names: str) -> str:
+    return "\n".join(f"LoadModule {name}_module modules/mod_{name}.so" for name in names)
+
+
+DEFAULT_LIKE = load(
+    "mime",
+    "dir",
+    "alias",
+    "env",
+    "setenvif",
+    "authz_core",
+    "authz_host",
+    "access_compat",
+    "deflate",
+    "autoindex",
+    "status",
+    "headers",
+    "expires",
+    "remoteip",
+)
+MIME_TYPES = Path(__file__).resolve().parents[2] / "conf" / "mime.types"
+DEFAULT_LIKE += f"\nTypesConfig {MIME_TYPES}"
+GRANTED = "<Directory htdocs>\n  Require all granted\n</Directory>"
+PLAIN = "GET /page.html HTTP/1.1\r\nHost: localhost\r\n\r\n"
+
+
+@pytest.mark.parametrize(
+    ("config", "line", "kept"),
+    [
+        pytest.param(GRANTED, PLAIN, True, id="pure modules"),
+        pytest.param(
+            f"{GRANTED}\nBrowserMatch ^t$ tested\nSetEnv A b\nAddType text/x-page .html\n"
+            'Header set X-Frame-Options DENY\nHeader set X-Seen "%{tested}e"\n'
+            "Alias /other/ htdocs/\nSetOutputFilter DEFLATE",
+            GET,
+            True,
+            id="header-driven directives",
+        ),
+        pytest.param(
+            "<Directory htdocs>\n  Require ip 127.0.0.1\n</Directory>", PLAIN, False, id="ip"
+        ),
+        pytest.param(
+            f"{GRANTED}\n<Directory htdocs>\n  Order allow,deny\n  Allow from 127.0.0.1\n"
+            "</Directory>",
+            PLAIN,
+            False,
+            id="Allow from",
+        ),
+        pytest.param(f"{GRANTED}\nSetEnvIf Remote_Addr ^127 local", PLAIN, False, id="env ip"),
+        pytest.param(f'{GRANTED}\nSetEnvIfExpr "true" x', PLAIN, False, id="expression"),
+        pytest.param(f'{GRANTED}\n<If "true">\n</If>', PLAIN, False, id="If"),
+        pytest.param(f'{GRANTED}\nHeader set X-Time "%t"', PLAIN, False, id="header time"),
+        pytest.param(f"{GRANTED}\nRequestHeader set X-A b", PLAIN, False, id="request header"),
+        pytest.param(
+            f'{GRANTED}\nExpiresActive On\nExpiresDefault "access plus 1 hour"',
+            PLAIN,
+            False,
+            id="expires",
+        ),
+        pytest.param(
+            f"{GRANTED}\nRemoteIPHeader X-Forwarded-For",
+            "GET /page.html HTTP/1.1\r\nHost: localhost\r\nX-Forwarded-For: 10.0.0.1\r\n\r\n",
+            False,
+            id="remoteip",
+        ),
+        pytest.param(
+            f"{GRANTED}\nDirectoryIndex page.html",
+            "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n",
+            False,
+            id="index",
+        ),
+        pytest.param(
+            f"{GRANTED}\nFallbackResource /page.html",
+            "GET /gone.html HTTP/1.1\r\nHost: localhost\r\n\r\n",
+            False,
+            id="fallback",
+        ),
+    ],
+)
+def test_modules_replay_what_depends_on_the_head_alone(
+    root: ServerRoot, config: str, line: str, kept: bool
+) -> None:
+    data = requests(*[line] * 3, CLOSE.replace("/page.html", "/missing.html"))
+    replayed, calls, replays = serve(root, data, pure=True, config=f"{DEFAULT_LIKE}\n{config}")
+    walked, _, _ = serve(root, data, pure=False, config=f"{DEFAULT_LIKE}\n{config}")
+    statuses = [r.split(b" ", 2)[1] for r in split_responses(replayed)]
+    assert statuses[:3] == [b"200"] * 3
+    if "%t" not in config and "Expires" not in config:
+        assert without_dates(replayed) == without_dates(walked)
+    if kept:
+        assert (replays, calls) == (1, 2)  # the first and the last request walked
+    else:
+        assert replays == 0 and calls >= 4  # (a sub-request walks translate_name too)
