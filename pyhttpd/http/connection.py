@@ -487,12 +487,12 @@ class Connection:
             return None
         keep_alive = replay.keep_alive and self._connection_keeps_alive()
         self._started(head, replay.server)
-        connection = head_fields(self._connection_fields(keep_alive))
+        connection = self._connection_fields(keep_alive)
         wire = b"%b%b%b%b\r\n\r\n" % (
             replay.start,
             http_date().encode("latin-1"),
             replay.fields,
-            connection.encode("latin-1"),
+            head_fields(connection).encode("latin-1"),
         )
         sent = 0
         if replay.header_only:
@@ -505,7 +505,8 @@ class Connection:
             vars(request).update(replay.request_state())
             request.stat, request.bytes_sent = info, sent
             request.notes["keepalives"] = self.served
-            self._connection_headers(request.headers_out, head, keep_alive)
+            for name, value in connection:
+                request.headers_out.add(name, value)
             self._run_all(Phase.LOG_TRANSACTION, request)
         self._finished(sent)
         self.unread_input = False

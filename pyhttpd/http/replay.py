@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pyhttpd.config.model import Settings
-from pyhttpd.http.messages import RequestHead
+from pyhttpd.http.messages import Headers, RequestHead
 from pyhttpd.http.request import FileBody, Request, file_identity
 from pyhttpd.http.writer import head_fields, head_start
 
@@ -64,7 +64,8 @@ class Replay:
     header_only: bool
     fits_inline: bool  # event's listener may send it itself
     server: Settings  # the virtual host's settings, for the scoreboard
-    state: dict[str, Any]  # the request as its hooks left it, for the log hooks
+    # the request as its hooks left it, for the log hooks (headers_out without the connection's)
+    state: dict[str, Any]
 
     def still_valid(self) -> os.stat_result | None:
         """The file's stat when nothing the response depends on has changed, else None."""
@@ -118,7 +119,7 @@ def replay_of(
     state = {name: value for name, value in vars(request).items() if name not in PER_REQUEST}
     state["notes"] = dict(request.notes)
     state["environment"] = dict(request.environment)
-    state["headers_out"] = request.headers_out.copy()
+    state["headers_out"] = Headers(fields)  # the connection's are this connection's to add
     return Replay(
         identity=body.identity,
         probes=tuple(probes),
