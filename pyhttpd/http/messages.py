@@ -73,7 +73,9 @@ class Headers:
             self._fields = [field for _, field in kept]
 
     def copy(self) -> Headers:
-        return Headers(self._fields)
+        copied = Headers.__new__(Headers)  # the names are lowered already
+        copied._fields, copied._keys = self._fields.copy(), self._keys.copy()
+        return copied
 
     def __repr__(self) -> str:
         return f"Headers({self._fields!r})"

@@ -279,3 +279,37 @@ def test_the_usual_request_line_match_agrees_with_the_full_check(
     except HttpError as error:
         got = error.status
     assert got == expected
+
+
+# --- heads parsed before (parser._PARSED) ---------------------------------------------------------
+
+REPEATED = b"FOO /a HTTP/1.1\r\nHost: x\r\nX-Two: 2\r\n\r\n"
+
+
+def test_a_head_parsed_again_is_equal_and_its_own() -> None:
+    first, consumed = parse_head(bytearray(REPEATED + b"GET /next"), Limits()) or (None, 0)
+    assert first is not None and consumed == len(REPEATED)
+    first.headers.set("X-Two", "edited")  # a hook edits its request's head
+    again, consumed_again = parse_head(bytearray(REPEATED), Limits()) or (None, 0)
+    assert again is not None and consumed_again == len(REPEATED)
+    assert (again.method, again.target, again.version) == ("FOO", "/a", (1, 1))
+    assert list(again.headers) == [("Host", "x"), ("X-Two", "2")]
+
+
+def test_a_head_parsed_again_under_other_limits_is_checked_again() -> None:
+    assert parse_head(REPEATED, Limits()) is not None
+    with pytest.raises(HttpError) as raised:
+        parse_head(REPEATED, Limits(registered_methods=True))
+    assert raised.value.status == 501
+    with pytest.raises(HttpError) as raised:
+        parse_head(REPEATED, Limits(fields=1))
+    assert raised.value.status == 400
+
+
+def test_a_bare_lf_head_before_a_crlf_one_is_not_taken_for_it() -> None:
+    """The first head ends at its LF LF: the CRLF CRLF further on is the next request's."""
+    second = b"GET /b HTTP/1.1\r\nHost: x\r\n\r\n"
+    assert parse_head(second, Limits()) is not None  # known by its bytes
+    pipelined = b"GET /a HTTP/1.1\nHost: x\n\n" + second
+    head, consumed = parse_head(pipelined, Limits()) or (None, 0)
+    assert head is not None and head.target == "/a" and consumed == pipelined.index(b"GET /b")
