@@ -466,6 +466,8 @@ class Connection:
     def _keep_replay(self, key: ReplayKey, request: Request) -> None:
         """Keep a response that may be sent again as it is (replay.py)."""
         head = request.head
+        if not (request.replayable and isinstance(request.body, FileBody)):
+            return  # (the usual dynamic response: nothing more to look at)
         if not _bodiless_read(head):
             return
         allowed = not request.notes.get("close") and _message_keeps_alive(
