@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import grp
-import hashlib
 import ipaddress
 import os
 import pwd
@@ -19,6 +18,8 @@ import time
 import urllib.parse
 from collections.abc import Callable
 from typing import Any
+
+from pyhttpd.digests import hex_digest
 
 API_VERSION = "20120211"
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -260,8 +261,8 @@ FUNCTIONS: dict[str, Function] = {
     "unescape": _of_text(_unescape),
     "base64": _of_text(lambda text: base64.b64encode(text.encode("latin-1")).decode("ascii")),
     "unbase64": _of_text(_unbase64),
-    "md5": _of_text(lambda text: hashlib.md5(text.encode("latin-1")).hexdigest()),
-    "sha1": _of_text(lambda text: hashlib.sha1(text.encode("latin-1")).hexdigest()),
+    "md5": _of_text(lambda text: hex_digest("md5", text.encode("latin-1"))),
+    "sha1": _of_text(lambda text: hex_digest("sha1", text.encode("latin-1"))),
     "file": _of_text(_file),
     "filesize": _of_text(_filesize),
 }

@@ -10,7 +10,6 @@ bytes (with sendfile for whole files and single ranges).
 from __future__ import annotations
 
 import os
-import secrets
 from email.utils import parsedate_to_datetime
 
 from pyhttpd.config.model import Settings
@@ -177,7 +176,7 @@ def _ranges(
 
 
 def _multipart(request: Request, path: str, size: int, ranges: list[tuple[int, int]]) -> bytes:
-    boundary = secrets.token_hex(12)
+    boundary = os.urandom(12).hex()  # (secrets would load hashlib: see digests.py)
     content_type = request.content_type or "application/octet-stream"
     parts: list[bytes] = []
     with open(path, "rb") as handle:

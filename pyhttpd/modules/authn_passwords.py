@@ -8,7 +8,8 @@
   Python's `crypt` module is deprecated in 3.11 and gone in 3.13.
 Plain-text passwords (htpasswd -p) are refused, as APR refuses them on Unix: crypt(3) of the
 password with the "hash" as salt does not give the hash back.
-Comparisons are constant-time (hmac.compare_digest). Pure functions; thread-safe; runs in the
+Comparisons are constant-time (hmac.compare_digest; hashlib and hmac load on first use, see
+digests.py). Pure functions; thread-safe; runs in the
 thread serving a request.
 """
 
@@ -18,8 +19,8 @@ import base64
 import ctypes
 import ctypes.util
 import functools
-import hashlib
-import hmac
+
+from pyhttpd.digests import compare_digest, hashlib
 
 _ITOA64 = b"./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 APR1 = b"$apr1$"
@@ -31,10 +32,10 @@ _CRYPT_DATA_SIZE = 32768  # sizeof(struct crypt_data) in libxcrypt (glibc's is s
 def validate(password: bytes, stored: bytes) -> bool:
     """apr_password_validate: does `password` match the hash from the password file?"""
     if stored.startswith(APR1):
-        return hmac.compare_digest(apr1_md5(password, stored), stored)
+        return compare_digest(apr1_md5(password, stored), stored)
     if stored.startswith(SHA1):
-        digest = base64.b64encode(hashlib.sha1(password).digest())
-        return hmac.compare_digest(SHA1 + digest, stored)
+        digest = base64.b64encode(hashlib().sha1(password).digest())
+        return compare_digest(SHA1 + digest, stored)
     if stored.startswith(_BCRYPT):
         import bcrypt  # imported when first needed: a server without bcrypt hashes needs no bcrypt
 
@@ -43,7 +44,7 @@ def validate(password: bytes, stored: bytes) -> bool:
         except ValueError:  # a malformed hash
             return False
     computed = system_crypt(password, stored)
-    return computed is not None and hmac.compare_digest(computed, stored)
+    return computed is not None and compare_digest(computed, stored)
 
 
 def _to64(value: int, count: int) -> bytes:
@@ -57,8 +58,8 @@ def _to64(value: int, count: int) -> bytes:
 def apr1_md5(password: bytes, setting: bytes) -> bytes:
     """apr_md5_encode: `$apr1$salt$hash`, the salt taken from `setting` (up to 8 characters)."""
     salt = setting[len(APR1) :].split(b"$", 1)[0][:8]
-    context = hashlib.md5(password + APR1 + salt)
-    alternate = hashlib.md5(password + salt + password).digest()
+    context = hashlib().md5(password + APR1 + salt)
+    alternate = hashlib().md5(password + salt + password).digest()
     for remaining in range(len(password), 0, -16):
         context.update(alternate[: min(16, remaining)])
     length = len(password)
@@ -67,7 +68,7 @@ def apr1_md5(password: bytes, setting: bytes) -> bytes:
         length >>= 1
     final = context.digest()
     for round_number in range(1000):
-        step = hashlib.md5()
+        step = hashlib().md5()
         step.update(password if round_number & 1 else final)
         if round_number % 3:
             step.update(salt)

@@ -13,7 +13,6 @@ mod_wsgi.py (not a module); runs in the threads serving requests.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import site
 import sys
@@ -22,6 +21,8 @@ import types
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from pyhttpd.digests import hex_digest
 
 
 class ScriptLoadError(Exception):
@@ -36,7 +37,7 @@ class LoadedScript:
 
 def module_name(path: str) -> str:
     """mod_wsgi's module name for a script file: a prefix and the md5 of its path."""
-    return "_mod_wsgi_" + hashlib.md5(path.encode("utf-8", "surrogateescape")).hexdigest()
+    return "_mod_wsgi_" + hex_digest("md5", path.encode("utf-8", "surrogateescape"))
 
 
 def python_home_site(home: str) -> str:
