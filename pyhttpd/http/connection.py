@@ -828,7 +828,7 @@ _NOT_BLANK = re.compile(rb"[^\r\n]")
 
 def _blank(buffer: bytearray) -> bool:
     """Whether the buffer holds nothing but CRs and LFs (no copy of a pipelined buffer)."""
-    return _NOT_BLANK.search(buffer) is None
+    return not buffer or _NOT_BLANK.search(buffer) is None
 
 
 def _receive(sock: socket.socket, wait: float) -> bytes:

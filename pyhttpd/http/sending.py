@@ -166,17 +166,20 @@ class Sender:
         if self.pending and self.defer:
             self.pending += data
             return
-        view = memoryview(data)
+        view: bytes | memoryview = data  # a view only once a send was partial (rare)
         while view:
             try:
-                view = view[sock.send(view, flags) :]
+                sent = sock.send(view, flags)
             except (BlockingIOError, want_write()):
                 if self.defer:
                     self.pending = bytes(view)
                     return
                 wait_ready(sock, select.POLLOUT, self.timeout)
+                continue
             except want_read():  # TLS: the peer's records must be read first
                 wait_ready(sock, select.POLLIN, self.timeout)
+                continue
+            view = memoryview(view)[sent:] if sent < len(view) else b""
 
     def flush(self) -> None:
         """Write what `defer` kept, waiting as any write does (a worker thread's job)."""
