@@ -481,6 +481,7 @@ class Connection:
         """Send a kept response again, with this request's Date and keep-alive fields, and log
         it; None (nothing sent) when its file or the walk's access files changed, or when
         event's listener must hand it to a worker."""
+        started = time.time()  # the log's request time (%t, %D), as a walked request's
         info = replay.still_valid()
         if info is None:
             self.generation.replays.pop(key, None)
@@ -505,7 +506,7 @@ class Connection:
         if self.generation.hooks.has(Phase.LOG_TRANSACTION):
             request = self._new_request(head)
             vars(request).update(replay.request_state())
-            request.stat, request.bytes_sent = info, sent
+            request.stat, request.bytes_sent, request.start_time = info, sent, started
             request.notes["keepalives"] = self.served
             for name, value in connection:
                 request.headers_out.add(name, value)

@@ -84,15 +84,18 @@ class Limits:
 # Heads parsed before, by their exact bytes, with the limits they were parsed under: keep-alive
 # clients send the same head request after request, and so do their neighbours. A hit costs a
 # copy of the fields (a hook may edit its request's) instead of the checks, the split and the
-# decoding. Only whole, valid heads that end at their first CRLF CRLF are kept (memo.remember).
+# decoding. Only whole, valid heads that end at their first CRLF CRLF are kept (memo.remember),
+# and only heads of KEPT_HEAD_MAX bytes or less: a client's 100 fields of 8 KiB must not make a
+# process keep megabytes of them.
 _PARSED: dict[bytes, tuple[Limits, RequestHead]] = {}
-PARSED_HEADS = 512
+PARSED_HEADS = 256
+KEPT_HEAD_MAX = 4096
 
 
 def parse_head(buffer: bytes | bytearray, limits: Limits) -> tuple[RequestHead, int] | None:
     """Parse the request head at the start of `buffer`; None means "need more bytes"."""
     end = buffer.find(b"\r\n\r\n") + 4
-    raw = bytes(buffer[:end]) if end > 4 else b""
+    raw = bytes(buffer[:end]) if 4 < end <= KEPT_HEAD_MAX else b""
     kept = _PARSED.get(raw) if raw else None
     if kept is not None and (kept[0] is limits or kept[0] == limits):
         return _copy(kept[1]), end

@@ -25,10 +25,11 @@ from typing import Any
 
 from pyhttpd.config.model import Settings
 from pyhttpd.http.messages import Headers, RequestHead
+from pyhttpd.http.parser import KEPT_HEAD_MAX
 from pyhttpd.http.request import FileBody, Request, file_identity
 from pyhttpd.http.writer import head_fields, head_start
 
-REPLAYS = 512  # requests kept per generation and process; the table restarts when full
+REPLAYS = 256  # requests kept per generation and process; the table restarts when full
 # map_to_storage's note: the access files a remembered walk looked for (present: walk again)
 WALK_PROBES_NOTE = "walk_probes"
 # the connection's own fields, set on every response by the engine
@@ -112,8 +113,9 @@ def replay_of(
         or body.length != body.identity[2]
         or request.head.version not in ((1, 0), (1, 1))
         or "error_response" in request.notes
+        or sum(len(name) + len(value) for name, value in request.head.headers) > KEPT_HEAD_MAX
     ):
-        return None
+        return None  # (a long head is not kept: the key holds its fields)
     fields = [(n, v) for n, v in request.headers_out if n.lower() not in CONNECTION_FIELDS]
     if fields != list(request.headers_out)[: len(fields)]:
         return None  # a module's own Connection field, before the engine's

@@ -313,3 +313,13 @@ def test_a_bare_lf_head_before_a_crlf_one_is_not_taken_for_it() -> None:
     pipelined = b"GET /a HTTP/1.1\nHost: x\n\n" + second
     head, consumed = parse_head(pipelined, Limits()) or (None, 0)
     assert head is not None and head.target == "/a" and consumed == pipelined.index(b"GET /b")
+
+
+def test_a_long_head_is_parsed_but_not_kept() -> None:
+    from pyhttpd.http import parser
+
+    long_head = b"GET /a HTTP/1.1\r\nHost: x\r\nX-Big: " + b"y" * parser.KEPT_HEAD_MAX + b"\r\n\r\n"
+    parser._PARSED.clear()
+    assert parse_head(long_head, Limits(field_size=2 * parser.KEPT_HEAD_MAX)) is not None
+    assert parse_head(REPEATED, Limits()) is not None
+    assert list(parser._PARSED) == [REPEATED]

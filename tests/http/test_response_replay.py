@@ -282,3 +282,10 @@ def test_modules_replay_what_depends_on_the_head_alone(
         assert (replays, calls) == (1, 2)  # the first and the last request walked
     else:
         assert replays == 0 and calls >= 4  # (a sub-request walks translate_name too)
+
+
+def test_a_request_with_a_long_head_is_not_kept(root: ServerRoot) -> None:
+    """The table's keys hold the fields: a client must not make a process keep megabytes."""
+    big = "GET /page.html HTTP/1.1\r\nHost: localhost\r\nX-Big: " + "y" * 5000 + "\r\n\r\n"
+    _, calls, kept = serve(root, requests(big, big, GET), True, "LimitRequestFieldSize 8190")
+    assert (calls, kept) == (3, 1)  # the long head walked both times; the short one was kept
