@@ -257,7 +257,7 @@ class WorkerSlot:
     It is the connection engine's RequestObserver itself (request_started, request_finished):
     no forwarding object between them, two calls fewer per request."""
 
-    __slots__ = ("_buffer", "_base", "slot", "thread", "_cpu", "_cpu_at", "_texts")
+    __slots__ = ("_buffer", "_base", "slot", "thread", "_cpu", "_cpu_at", "_texts", "_line")
 
     def __init__(self, buffer: mmap.mmap, base: int, slot: int, thread: int) -> None:
         self._buffer = buffer
@@ -268,6 +268,8 @@ class WorkerSlot:
         self._cpu_at = 0.0
         # the last (client, vhost, protocol) and their encodings: a connection's stay the same
         self._texts: tuple[object, tuple[bytes, bytes, bytes]] = (None, (b"", b"", b""))
+        # the last request line (and tail flag) and its encoding: keep-alive repeats it
+        self._line: tuple[object, bytes] = (None, b"")
 
     def set_state(self, state: WorkerState) -> None:
         """Apache's update_child_status: READY ends a connection (its counters reset); DEAD also
@@ -306,9 +308,9 @@ class WorkerSlot:
                 encode_text(protocol, PROTOCOL_WIDTH),
             )
             self._texts = (key, encoded)
-        WORKER_TEXT.pack_into(
-            buffer, base + WORKER_TEXT_AT, encode_text(line, REQUEST_WIDTH, tail), *self._texts[1]
-        )
+        if self._line[0] != (line, tail):
+            self._line = ((line, tail), encode_text(line, REQUEST_WIDTH, tail))
+        WORKER_TEXT.pack_into(buffer, base + WORKER_TEXT_AT, self._line[1], *self._texts[1])
 
     def request_finished(self, bytes_sent: int) -> None:
         """Apache's ap_increment_counts plus the stop half of ap_time_process_request (stop time,

@@ -94,6 +94,8 @@ KEPT_HEAD_MAX = 4096
 
 def parse_head(buffer: bytes | bytearray, limits: Limits) -> tuple[RequestHead, int] | None:
     """Parse the request head at the start of `buffer`; None means "need more bytes"."""
+    if not buffer:  # (the engine looks before each keep-alive wait)
+        return None
     end = buffer.find(b"\r\n\r\n") + 4
     raw = bytes(buffer[:end]) if 4 < end <= KEPT_HEAD_MAX else b""
     kept = _PARSED.get(raw) if raw else None
