@@ -56,8 +56,8 @@ from pyhttpd.http.generation import MIN_TIMEOUT, Generation
 from pyhttpd.http.listener_feed import ListenerFeed
 from pyhttpd.http.messages import Headers, RequestHead
 from pyhttpd.http.parser import parse_head
-from pyhttpd.http.phases import Phase, process_request, run_handler
-from pyhttpd.http.replay import REPLAYS, Replay, ReplayKey, replay_key, replay_of
+from pyhttpd.http.phases import Phase, process_request, run_handler, run_lookup
+from pyhttpd.http.replay import REPLAYS, Replay, ReplayKey, lookup_of, replay_key, replay_of
 from pyhttpd.http.request import FileBody, Request, StreamAborted, StreamBody
 from pyhttpd.http.responses import error_document, error_page
 from pyhttpd.http.sending import Sender, wait_ready
@@ -442,13 +442,17 @@ class Connection:
         else:
             request = self._new_request(head)
             request.may_block = not self.inline
+            if key is not None and not _bodiless_read(head):
+                key = None  # (the lookup of a request with a body is not kept: see _process)
+            looked_up = key is not None and self._looked_up(key, request)
             try:
                 try:
-                    self._guarded(self._prepare, request)
+                    if not looked_up:
+                        self._guarded(self._prepare, request)
                 finally:
                     self._started(head, request.server)
                 request.body_input = self._body_input(request)
-                self._guarded(self._process, request)
+                self._guarded(lambda r: self._process(r, key, looked_up), request)
             except HttpError as error:
                 self._error_response(request, error)
         self._discard_body(request)
@@ -560,12 +564,36 @@ class Connection:
         if self.observer is not None:
             self.observer.request_finished(bytes_sent)
 
-    def _process(self, request: Request) -> None:
+    def _process(self, request: Request, key: ReplayKey | None, looked_up: bool) -> None:
+        """The lookup phases (unless `looked_up` restored their outcome), then the handler; a
+        lookup that may be gone on from is kept under `key`."""
         if request.head.method == "TRACE":
             self._trace(request)
-        else:
-            may_handle = self._inline_handler if self.inline else None
-            process_request(request, self.generation.hooks, may_handle)
+            return
+        hooks = self.generation.hooks
+        if not looked_up:
+            if run_lookup(request, hooks):
+                return
+            if key is not None and (lookup := lookup_of(request)) is not None:
+                remember(self.generation.lookups, key, lookup, REPLAYS)
+        if self.inline and not self._inline_handler(request):
+            raise ThreadNeeded(request)
+        run_handler(request, hooks)
+
+    def _looked_up(self, key: ReplayKey, request: Request) -> bool:
+        """Restore what the lookup phases made of this same request before (replay.py's
+        Lookup), when its walk still holds: the handler then goes on from there."""
+        lookup = self.generation.lookups.get(key)
+        if lookup is None:
+            return False
+        info = lookup.still_valid()
+        if info is None:
+            self.generation.lookups.pop(key, None)
+            return False
+        vars(request).update(lookup.request_state())
+        request.stat = info
+        request.notes["keepalives"] = self.served
+        return True
 
     def _run_handler(self, request: Request) -> None:
         run_handler(request, self.generation.hooks)

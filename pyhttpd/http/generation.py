@@ -16,7 +16,7 @@ from pyhttpd.errorlog import ErrorLog
 from pyhttpd.http.deadlines import ReadTimeouts
 from pyhttpd.http.parser import Limits
 from pyhttpd.http.phases import Hooks
-from pyhttpd.http.replay import Replay, ReplayKey
+from pyhttpd.http.replay import Lookup, Replay, ReplayKey
 from pyhttpd.version import APACHE_COMPAT, __version__
 
 # pyhttpd's own guard for LimitRequestFields 0 (unlimited in Apache): a head still incomplete
@@ -51,6 +51,11 @@ class Generation:
     def replays(self) -> dict[ReplayKey, Replay]:
         """Responses the engine may send again (replay.py): one table per generation and
         process, so a new configuration starts without any."""
+        return {}
+
+    @cached_property
+    def lookups(self) -> dict[ReplayKey, Lookup]:
+        """What the lookup phases made of requests (replay.py), per generation and process."""
         return {}
 
     @property

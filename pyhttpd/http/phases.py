@@ -214,12 +214,19 @@ def process_request(
     """ap_process_request_internal + ap_invoke_handler, in Apache's order. `may_handle` (event's
     listener serving the request itself) can refuse the handler: ThreadNeeded(request), and a
     worker thread runs `run_handler`."""
-    for phase in hooks.request_phases:
-        if hooks.run(phase, request) == DONE:
-            return
+    if run_lookup(request, hooks):
+        return
     if may_handle is not None and not may_handle(request):
         raise ThreadNeeded(request)
     run_handler(request, hooks)
+
+
+def run_lookup(request: Request, hooks: Hooks) -> bool:
+    """ap_process_request_internal: the phases up to fixups; True when a hook answered DONE."""
+    for phase in hooks.request_phases:
+        if hooks.run(phase, request) == DONE:
+            return True
+    return False
 
 
 def run_handler(request: Request, hooks: Hooks) -> None:

@@ -12,6 +12,11 @@ with a fresh Date and this connection's keep-alive fields, the body as the sende
 file, and the log hooks see the request as the hooks left it. Anything that differs takes the
 full walk. The walk through translate_name ... handler costs ~100 µs of Python; a replay ~20.
 
+A request whose response cannot be replayed (a 304, a range, a compressed body, a handler's
+output) but whose lookup phases were all replayable keeps a Lookup: the same request again
+restores what those phases made of it, after map_to_storage's own check (the same regular file,
+the access files absent), and goes on at its handler with the file's fresh stat.
+
 Apache has no such table (mod_cache's quick handler is the nearest, and it skips the access
 checks that a replay only skips when they could not refuse). Used from any thread: the table is
 a memo (memo.remember).
@@ -20,6 +25,7 @@ a memo (memo.remember).
 from __future__ import annotations
 
 import os
+import stat as stat_module
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,28 +76,87 @@ class Replay:
 
     def still_valid(self) -> os.stat_result | None:
         """The file's stat when nothing the response depends on has changed, else None."""
-        try:
-            info = os.stat(self.body.path)
-        except OSError:
-            return None
-        if file_identity(info) != self.identity:
-            return None
-        for probe in self.probes:  # (a loop: any() of a generator costs a frame per request)
-            if os.access(probe, os.F_OK):
-                return None
-        return info
+        info = _walk_still_valid(self.body.path, self.probes)
+        return info if info is not None and file_identity(info) == self.identity else None
 
     def request_state(self) -> dict[str, Any]:
         """The request's fields as the hooks left them, with its containers copied."""
-        state = dict(self.state)
-        state["notes"] = dict(state["notes"])
-        state["environment"] = dict(state["environment"])
-        state["headers_out"] = state["headers_out"].copy()
-        return state
+        return _restored(self.state)
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """What the lookup phases (post_read_request ... fixups) made of a request, to go on from
+    at its handler while the walk still holds: the same regular file, the same access files
+    absent. The handler then runs with the file's fresh stat (a 304, a range, a compressed or a
+    dynamic response: whatever it answers)."""
+
+    path: str
+    probes: tuple[str, ...]
+    state: dict[str, Any]
+
+    def still_valid(self) -> os.stat_result | None:
+        return _walk_still_valid(self.path, self.probes)
+
+    def request_state(self) -> dict[str, Any]:
+        return _restored(self.state)
 
 
 def replay_key(local: tuple[str, int], head: RequestHead) -> ReplayKey:
     return (local, head.request_line, tuple(head.headers))
+
+
+def lookup_of(request: Request) -> Lookup | None:
+    """What to keep of a request whose lookup phases just ended, when another may go on from it."""
+    probes = request.notes.get(WALK_PROBES_NOTE)
+    info = request.stat
+    if (
+        not request.replayable
+        or probes is None
+        or request.filename is None
+        or info is None
+        or not stat_module.S_ISREG(info.st_mode)
+        or not _small(request.head)
+    ):
+        return None
+    return Lookup(request.filename, tuple(probes), _snapshot(request, request.headers_out))
+
+
+def _walk_still_valid(path: str, probes: tuple[str, ...]) -> os.stat_result | None:
+    """map_to_storage's check of a remembered walk: the file's stat when it is still a regular
+    file and the access files looked for are still absent."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    if not stat_module.S_ISREG(info.st_mode):
+        return None
+    for probe in probes:  # (a loop: any() of a generator costs a frame per request)
+        if os.access(probe, os.F_OK):
+            return None
+    return info
+
+
+def _small(head: RequestHead) -> bool:
+    """A head short enough to be kept: the key holds its fields (see KEPT_HEAD_MAX)."""
+    return sum(len(name) + len(value) for name, value in head.headers) <= KEPT_HEAD_MAX
+
+
+def _snapshot(request: Request, headers_out: Headers) -> dict[str, Any]:
+    """The request's fields that its hooks set, with copies of its containers."""
+    state = {name: value for name, value in vars(request).items() if name not in PER_REQUEST}
+    state["notes"] = dict(request.notes)
+    state["environment"] = dict(request.environment)
+    state["headers_out"] = headers_out.copy()
+    return state
+
+
+def _restored(state: dict[str, Any]) -> dict[str, Any]:
+    restored = dict(state)
+    restored["notes"] = dict(restored["notes"])
+    restored["environment"] = dict(restored["environment"])
+    restored["headers_out"] = restored["headers_out"].copy()
+    return restored
 
 
 def replay_of(
@@ -113,16 +178,14 @@ def replay_of(
         or body.length != body.identity[2]
         or request.head.version not in ((1, 0), (1, 1))
         or "error_response" in request.notes
-        or sum(len(name) + len(value) for name, value in request.head.headers) > KEPT_HEAD_MAX
+        or not _small(request.head)
     ):
-        return None  # (a long head is not kept: the key holds its fields)
+        return None
     fields = [(n, v) for n, v in request.headers_out if n.lower() not in CONNECTION_FIELDS]
     if fields != list(request.headers_out)[: len(fields)]:
         return None  # a module's own Connection field, before the engine's
-    state = {name: value for name, value in vars(request).items() if name not in PER_REQUEST}
-    state["notes"] = dict(request.notes)
-    state["environment"] = dict(request.environment)
-    state["headers_out"] = Headers(fields)  # the connection's are this connection's to add
+    # the connection's fields are each connection's to add
+    state = _snapshot(request, Headers(fields))
     return Replay(
         identity=body.identity,
         probes=tuple(probes),

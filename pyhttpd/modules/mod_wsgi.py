@@ -37,7 +37,7 @@ from pyhttpd.config.model import Settings
 from pyhttpd.config.module import Module
 from pyhttpd.errors import DirectiveError
 from pyhttpd.http.alias_match import alias_matches, substitute
-from pyhttpd.http.phases import DECLINED, OK, HookContext, Hooks, Phase
+from pyhttpd.http.phases import DECLINED, OK, HookContext, Hooks, Phase, replayable
 from pyhttpd.http.request import Request
 from pyhttpd.modules.wsgi_handler import HANDLERS, ScriptAlias, close_file, handle, runtime_for
 
@@ -291,7 +291,7 @@ def register(hooks: Hooks, context: HookContext) -> None:
     def handler(request: Request) -> int:
         return handle(request, runtime)
 
-    hooks.add(Phase.TRANSLATE_NAME, translate)
+    hooks.add(Phase.TRANSLATE_NAME, replayable(translate))  # WSGIScriptAlias: the URL alone
     hooks.add(Phase.HANDLER, handler)
     hooks.add(Phase.LOG_TRANSACTION, close_file)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import http.client
 import os
 import re
+import socket
 from pathlib import Path
 
 import pytest
@@ -119,8 +120,10 @@ def test_a_replay_sends_the_bytes_and_logs_the_line_the_hooks_would(
         assert answered == 1  # the first response closes the connection
         return
     assert answered == 5
-    if line in (RANGE, MISSING):  # a 206 and a 404 are not kept (the closing GET is)
+    if line == MISSING:  # a 404 is not kept (the closing GET is)
         assert (calls, kept) == (5, 1)
+    elif line == RANGE:  # a 206 is not kept, but its lookup is
+        assert (calls, kept) == (2, 1)
     else:  # walked for the first request and the closing one, replayed for the others
         assert (calls, kept) == (2, 2)
 
@@ -215,61 +218,64 @@ GRANTED = "<Directory htdocs>\n  Require all granted\n</Directory>"
 PLAIN = "GET /page.html HTTP/1.1\r\nHost: localhost\r\n\r\n"
 
 
+REPLAYED, LOOKED_UP, WALKED = "replayed", "looked up", "walked"
+
+
 @pytest.mark.parametrize(
     ("config", "line", "kept"),
     [
-        pytest.param(GRANTED, PLAIN, True, id="pure modules"),
+        pytest.param(GRANTED, PLAIN, REPLAYED, id="pure modules"),
         pytest.param(
             f"{GRANTED}\nBrowserMatch ^t$ tested\nSetEnv A b\nAddType text/x-page .html\n"
             'Header set X-Frame-Options DENY\nHeader set X-Seen "%{tested}e"\n'
             "Alias /other/ htdocs/\nSetOutputFilter DEFLATE",
             GET,
-            True,
+            REPLAYED,
             id="header-driven directives",
         ),
         pytest.param(
-            "<Directory htdocs>\n  Require ip 127.0.0.1\n</Directory>", PLAIN, False, id="ip"
+            "<Directory htdocs>\n  Require ip 127.0.0.1\n</Directory>", PLAIN, WALKED, id="ip"
         ),
         pytest.param(
             f"{GRANTED}\n<Directory htdocs>\n  Order allow,deny\n  Allow from 127.0.0.1\n"
             "</Directory>",
             PLAIN,
-            False,
+            WALKED,
             id="Allow from",
         ),
-        pytest.param(f"{GRANTED}\nSetEnvIf Remote_Addr ^127 local", PLAIN, False, id="env ip"),
-        pytest.param(f'{GRANTED}\nSetEnvIfExpr "true" x', PLAIN, False, id="expression"),
-        pytest.param(f'{GRANTED}\n<If "true">\n</If>', PLAIN, False, id="If"),
-        pytest.param(f'{GRANTED}\nHeader set X-Time "%t"', PLAIN, False, id="header time"),
-        pytest.param(f"{GRANTED}\nRequestHeader set X-A b", PLAIN, False, id="request header"),
+        pytest.param(f"{GRANTED}\nSetEnvIf Remote_Addr ^127 local", PLAIN, WALKED, id="env ip"),
+        pytest.param(f'{GRANTED}\nSetEnvIfExpr "true" x', PLAIN, WALKED, id="expression"),
+        pytest.param(f'{GRANTED}\n<If "true">\n</If>', PLAIN, WALKED, id="If"),
+        pytest.param(f'{GRANTED}\nHeader set X-Time "%t"', PLAIN, LOOKED_UP, id="header time"),
+        pytest.param(f"{GRANTED}\nRequestHeader set X-A b", PLAIN, WALKED, id="request header"),
         pytest.param(
             f'{GRANTED}\nExpiresActive On\nExpiresDefault "access plus 1 hour"',
             PLAIN,
-            False,
+            LOOKED_UP,
             id="expires",
         ),
         pytest.param(
             f"{GRANTED}\nRemoteIPHeader X-Forwarded-For",
             "GET /page.html HTTP/1.1\r\nHost: localhost\r\nX-Forwarded-For: 10.0.0.1\r\n\r\n",
-            False,
+            WALKED,
             id="remoteip",
         ),
         pytest.param(
             f"{GRANTED}\nDirectoryIndex page.html",
             "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n",
-            False,
+            WALKED,
             id="index",
         ),
         pytest.param(
             f"{GRANTED}\nFallbackResource /page.html",
             "GET /gone.html HTTP/1.1\r\nHost: localhost\r\n\r\n",
-            False,
+            WALKED,
             id="fallback",
         ),
     ],
 )
 def test_modules_replay_what_depends_on_the_head_alone(
-    root: ServerRoot, config: str, line: str, kept: bool
+    root: ServerRoot, config: str, line: str, kept: str
 ) -> None:
     data = requests(*[line] * 3, CLOSE.replace("/page.html", "/missing.html"))
     replayed, calls, replays = serve(root, data, pure=True, config=f"{DEFAULT_LIKE}\n{config}")
@@ -278,8 +284,10 @@ def test_modules_replay_what_depends_on_the_head_alone(
     assert statuses[:3] == [b"200"] * 3
     if "%t" not in config and "Expires" not in config:
         assert without_dates(replayed) == without_dates(walked)
-    if kept:
+    if kept == REPLAYED:
         assert (replays, calls) == (1, 2)  # the first and the last request walked
+    elif kept == LOOKED_UP:  # the response depends on more, but its lookup does not
+        assert (replays, calls) == (0, 2)
     else:
         assert replays == 0 and calls >= 4  # (a sub-request walks translate_name too)
 
@@ -289,3 +297,98 @@ def test_a_request_with_a_long_head_is_not_kept(root: ServerRoot) -> None:
     big = "GET /page.html HTTP/1.1\r\nHost: localhost\r\nX-Big: " + "y" * 5000 + "\r\n\r\n"
     _, calls, kept = serve(root, requests(big, big, GET), True, "LimitRequestFieldSize 8190")
     assert (calls, kept) == (3, 1)  # the long head walked both times; the short one was kept
+
+
+# --- lookups: a handler goes on from the lookup phases' outcome ---------------------------------
+
+
+def echo(request: Request) -> int:
+    """A dynamic handler: what the lookup phases left on the request, and its fresh stat."""
+    request.content_type = "text/plain"
+    size = request.stat.st_size if request.stat else -1
+    request.body = (
+        f"{request.filename} {request.uri}?{request.query} {request.environment.get('A')} "
+        f"{request.per_dir.get('AddDefaultCharset')} {size} {request.client[0]}\n"
+    ).encode()
+    return 0
+
+
+def serve_dynamic(root: ServerRoot, data: bytes, pure: bool) -> tuple[bytes, int, int]:
+    counting = Counting()
+    hook = replayable(counting) if pure else counting
+    hooks = {Phase.TRANSLATE_NAME: hook, Phase.HANDLER: echo}
+    config = f"{load('env')}\nSetEnv A b\nAddDefaultCharset utf-8"
+    with engine_generation(root, hooks, config) as (generation, _):
+        answer, _ = serve_once(generation, data)
+        lookups = len(generation.lookups)
+    return answer, counting.calls, lookups
+
+
+def test_a_dynamic_response_goes_on_from_the_kept_lookup(root: ServerRoot) -> None:
+    line = "GET /page.html?x=1 HTTP/1.1\r\nHost: localhost\r\n\r\n"
+    data = requests(*[line] * 4, CLOSE)
+    looked_up, calls, lookups = serve_dynamic(root, data, pure=True)
+    walked, walked_calls, walked_lookups = serve_dynamic(root, data, pure=False)
+    assert without_dates(looked_up) == without_dates(walked)
+    assert b"/page.html?x=1 b utf-8 22 127.0.0.1" in looked_up
+    assert (calls, lookups) == (2, 2) and (walked_calls, walked_lookups) == (5, 0)
+
+
+def test_a_304_goes_on_from_the_kept_lookup(root: ServerRoot) -> None:
+    first, _ = serve_once_plain(root, requests(GET))
+    etag = re.search(rb"ETag: ([^\r]*)", first)[1].decode()
+    line = f"GET /page.html HTTP/1.1\r\nHost: localhost\r\nIf-None-Match: {etag}\r\n\r\n"
+    answer, calls, lookups = serve(root, requests(*[line] * 3), True, "")
+    assert answer.count(b"HTTP/1.1 304 Not Modified") == 3
+    assert (calls, lookups) == (1, 0)  # no replay of a 304: its lookup
+
+
+def serve_once_plain(root: ServerRoot, data: bytes) -> tuple[bytes, int]:
+    answer, calls, _ = serve(root, data, True, "")
+    return answer, calls
+
+
+def exchange_steps(steps: list[tuple[object, bytes]]) -> object:
+    """A client of one connection: for each step, run its action (a change to the files), send
+    its request and read its response (one with a Content-Length)."""
+
+    def client(port: int) -> bytes:
+        answers = []
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            for action, data in steps:
+                if callable(action):
+                    action()
+                sock.sendall(data)
+                answer = b""
+                while b"\r\n\r\n" not in answer and (chunk := sock.recv(65536)):
+                    answer += chunk
+                head, _, body = answer.partition(b"\r\n\r\n")
+                length = re.search(rb"Content-Length: (\d+)", head)
+                while length and len(body) < int(length[1]) and (chunk := sock.recv(65536)):
+                    body += chunk
+                answers.append(head + b"\r\n\r\n" + body)
+        return b"\0".join(answers)
+
+    return client
+
+
+def test_the_lookup_ends_when_the_walk_changes(root: ServerRoot) -> None:
+    counting = Counting()
+    hooks = {Phase.TRANSLATE_NAME: replayable(counting), Phase.HANDLER: echo}
+    line = b"GET /page.html HTTP/1.1\r\nHost: localhost\r\n\r\n"
+    page = root.htdocs / "page.html"
+
+    def rewrite() -> None:
+        page.write_bytes(b"longer than it was before\n")  # the handler sees the fresh stat
+
+    def directory() -> None:
+        page.unlink()
+        page.mkdir()  # a directory where the file was: the lookup cannot go on
+
+    steps = [(None, line), (None, line), (rewrite, line), (directory, line)]
+    with engine_generation(root, hooks) as (generation, _):
+        answer, _ = serve_once(generation, exchange_steps(steps))
+    first, second, rewritten, _ = answer.split(b"\0")
+    assert b" 22 127.0.0.1" in first and b" 22 127.0.0.1" in second
+    assert b" 26 127.0.0.1" in rewritten
+    assert counting.calls == 2  # the first request, then the directory
