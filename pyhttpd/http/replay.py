@@ -76,7 +76,7 @@ class Replay:
 
     def still_valid(self) -> os.stat_result | None:
         """The file's stat when nothing the response depends on has changed, else None."""
-        info = _walk_still_valid(self.body.path, self.probes)
+        info = walk_still_valid(self.body.path, self.probes)
         return info if info is not None and file_identity(info) == self.identity else None
 
     def request_state(self) -> dict[str, Any]:
@@ -96,7 +96,7 @@ class Lookup:
     state: dict[str, Any]
 
     def still_valid(self) -> os.stat_result | None:
-        return _walk_still_valid(self.path, self.probes)
+        return walk_still_valid(self.path, self.probes)
 
     def request_state(self) -> dict[str, Any]:
         return _restored(self.state)
@@ -122,9 +122,11 @@ def lookup_of(request: Request) -> Lookup | None:
     return Lookup(request.filename, tuple(probes), _snapshot(request, request.headers_out))
 
 
-def _walk_still_valid(path: str, probes: tuple[str, ...]) -> os.stat_result | None:
-    """map_to_storage's check of a remembered walk: the file's stat when it is still a regular
-    file and the access files looked for are still absent."""
+def walk_still_valid(path: str, probes: tuple[str, ...]) -> os.stat_result | None:
+    """map_to_storage's check of a remembered walk (and of replays and lookups built on one):
+    the file's stat when it is still a regular file and the access files looked for are still
+    absent. The file's stat succeeding means every directory on the way is searchable, so an
+    access() that fails says the access file is absent (not unreadable)."""
     try:
         info = os.stat(path)
     except OSError:

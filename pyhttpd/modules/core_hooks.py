@@ -24,7 +24,7 @@ from pyhttpd.http.expr import evaluator
 from pyhttpd.http.files import serve_file
 from pyhttpd.http.options import FOLLOW_SYMLINKS, SYMLINKS_IF_OWNER_MATCH, OptionsState, resolve
 from pyhttpd.http.phases import DECLINED, OK, HookContext, Hooks, Order, Phase, replayable
-from pyhttpd.http.replay import WALK_PROBES_NOTE
+from pyhttpd.http.replay import WALK_PROBES_NOTE, walk_still_valid
 from pyhttpd.http.request import Request
 from pyhttpd.memo import remember
 
@@ -69,14 +69,8 @@ def map_to_storage(request: Request) -> int:
     key = (request.filename, request.uri)
     kept = pool.walks.get(key)
     if kept is not None:
-        info = _stat_or_none(key[0])
-        # the file's stat succeeding means every directory on the way is searchable, so an
-        # access() that fails says the access file is absent (not unreadable)
-        if (
-            info is not None
-            and stat_module.S_ISREG(info.st_mode)
-            and not any(os.access(probe, os.F_OK) for probe in kept[2])
-        ):
+        info = walk_still_valid(key[0], kept[2])
+        if info is not None:
             request.stat = info
             request.notes[LAYERS_NOTE], request.per_dir = kept[0], kept[1]
             request.notes[WALK_PROBES_NOTE] = kept[2]
