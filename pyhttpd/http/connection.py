@@ -424,7 +424,8 @@ class Connection:
         `resumed`: serve_inline's hand-over, a request to go on with from its handler or its
         error response (or, without a request, to run again from its head).
         """
-        key = replay_key(self.local, head) if resumed is None else None
+        # replays and lookups are kept for bodiless requests only (the key holds no body)
+        key = replay_key(self.local, head) if resumed is None and _bodiless_read(head) else None
         if key is not None and (replay := self.generation.replays.get(key)) is not None:
             keep_alive = self._replay(key, replay, head)
             if keep_alive is not None:
@@ -442,8 +443,6 @@ class Connection:
         else:
             request = self._new_request(head)
             request.may_block = not self.inline
-            if key is not None and not _bodiless_read(head):
-                key = None  # (the lookup of a request with a body is not kept: see _process)
             looked_up = key is not None and self._looked_up(key, request)
             try:
                 try:
@@ -472,8 +471,6 @@ class Connection:
         head = request.head
         if not (request.replayable and isinstance(request.body, FileBody)):
             return  # (the usual dynamic response: nothing more to look at)
-        if not _bodiless_read(head):
-            return
         allowed = not request.notes.get("close") and _message_keeps_alive(
             head, request.headers_out, request.status
         )
