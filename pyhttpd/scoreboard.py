@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 from pyhttpd.scoreboard_layout import (
     GLOBAL,
+    GLOBAL_BASIC_STATUS_AT,
     GLOBAL_GENERATIONS,
     GLOBAL_LIMITS,
     GLOBAL_LIMITS_AT,
@@ -347,6 +348,12 @@ class Scoreboard:
         """Master, per generation: SeeRequestTail, read by every WorkerSlot as it records a
         request line (Apache's ap_extended_status globals, shared here through the map)."""
         self._writable_buffer()[self.layout.global_offset + GLOBAL_REQUEST_TAIL_AT] = int(tail)
+
+    def set_extended_status(self, on: bool) -> None:
+        """Master, per generation: ExtendedStatus (core_values.extended_status). Off, every
+        WorkerSlot records only states and counts, as Apache's children without
+        ap_extended_status: no request line, client, vhost, times or CPU per request."""
+        self._writable_buffer()[self.layout.global_offset + GLOBAL_BASIC_STATUS_AT] = int(not on)
 
     def set_restart_time(self, when: float | None = None) -> None:
         moment = time.time() if when is None else when

@@ -88,6 +88,7 @@ GLOBAL_LIMITS_AT, GLOBAL_MPM_AT = 12, 36
 GLOBAL_RESTART = struct.Struct("<d")  # at +20
 GLOBAL_RESTART_AT = 20
 GLOBAL_REQUEST_TAIL_AT = 52  # one byte after the packed record: SeeRequestTail (0 = Off)
+GLOBAL_BASIC_STATUS_AT = 53  # the next byte: ExtendedStatus Off (0 = On, a new board's value)
 
 # pid, generation, quiescing, not_accepting, (2 pad), connections, write_completion, keep_alive,
 # lingering_close, suspended, wait_io
@@ -273,9 +274,12 @@ class WorkerSlot:
 
     def set_state(self, state: WorkerState) -> None:
         """Apache's update_child_status: READY ends a connection (its counters reset); DEAD also
-        resets this child's counters and CPU times. The slot's own totals always stay."""
+        resets this child's counters and CPU times. The slot's own totals always stay. With
+        ExtendedStatus Off (the global record's flag), the state alone, as Apache."""
         buffer, base = self._buffer, self._base
         buffer[base] = state
+        if buffer[HEADER_SIZE + GLOBAL_BASIC_STATUS_AT]:
+            return
         if state is WorkerState.READY:
             WORKER_READY_RESET.pack_into(buffer, base + WORKER_READY_RESET_AT, 0, 0, time.time())
         elif state is WorkerState.DEAD:
@@ -298,6 +302,8 @@ class WorkerSlot:
         the master keeps in the global record)."""
         buffer, base = self._buffer, self._base
         buffer[base] = WorkerState.BUSY_WRITE
+        if buffer[HEADER_SIZE + GLOBAL_BASIC_STATUS_AT]:
+            return  # ExtendedStatus Off: the state alone
         tail = tail or buffer[HEADER_SIZE + GLOBAL_REQUEST_TAIL_AT] != 0
         WORKER_START.pack_into(buffer, base + WORKER_START_AT, time.time())
         key = (client, vhost, protocol)
@@ -323,6 +329,8 @@ class WorkerSlot:
             buffer, base + WORKER_COUNTERS_AT, access + 1, sent + bytes_sent, my_access + 1,
             my_sent + bytes_sent, conn + 1, conn_sent + bytes_sent,
         )  # fmt: skip
+        if buffer[HEADER_SIZE + GLOBAL_BASIC_STATUS_AT]:
+            return  # ExtendedStatus Off: the counts alone
         now = time.time()
         elapsed = max(0, int((now - start) * 1_000_000)) if start else 0
         if not 0 <= now - self._cpu_at < CPU_SAMPLE_SECONDS:

@@ -143,6 +143,7 @@ def _stop(action: str, rest: list[str]) -> None:
 
 def status_lines(config: ServerConfig, full: bool) -> list[str]:
     """The status page as terminal text (pyhttpd.status.text), from the scoreboard file."""
+    from pyhttpd.modules.core_values import extended_status
     from pyhttpd.scoreboard import Scoreboard
     from pyhttpd.server.master import scoreboard_path
     from pyhttpd.status.model import ServerInfo, build_report
@@ -151,9 +152,7 @@ def status_lines(config: ServerConfig, full: bool) -> list[str]:
 
     with Scoreboard.attach(scoreboard_path(config)) as board:
         snapshot = board.snapshot()
-    extended = True  # the scoreboard always keeps the detail; ExtendedStatus Off hides it
-    if config.module_loaded("status_module"):
-        extended = bool(config.get("ExtendedStatus"))
+    extended = extended_status(config)  # Off: the children keep no per-request detail
     addresses = config.get("Listen") or ()
     local = next((a.host.strip("[]") for a in addresses if a.host), "127.0.0.1")
     name = str(config.get("ServerName") or "localhost").rsplit(":", 1)[0]

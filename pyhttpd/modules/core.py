@@ -61,6 +61,7 @@ def mutex(cmd: Command, raw: str) -> str:
 
 
 def enable_sendfile(cmd: Command, on: bool) -> bool:
+    """Any FLAG directive's value: the processor passes On/Off as a bool."""
     return on
 
 
@@ -289,6 +290,14 @@ DIRECTIVES: tuple[DirectiveSpec, ...] = (
         "A file for logging the server process ID",
         default="logs/httpd.pid",
         server_only=True,
+    ),
+    row(
+        "ExtendedStatus",
+        FLAG,
+        RSRC_CONF,
+        enable_sendfile,
+        '"On" to track extended status information, "Off" to disable',
+        server_only=True,  # unset: On if mod_status is loaded (core_values.extended_status)
     ),
     row(
         "ScoreBoardFile",

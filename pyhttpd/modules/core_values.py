@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pyhttpd.config.directives import Command, atoi
 from pyhttpd.errors import DirectiveError
+
+if TYPE_CHECKING:
+    from pyhttpd.config.model import ServerConfig
 
 LOG_LEVELS = (
     "emerg", "alert", "crit", "error", "warn", "notice", "info", "debug",
@@ -228,3 +232,12 @@ def trace_enable(cmd: Command, value: str) -> str:
     if lowered not in ("on", "off", "extended"):
         raise DirectiveError("TraceEnable must be one of 'on', 'off', or 'extended'")
     return lowered
+
+
+def extended_status(config: ServerConfig) -> bool:
+    """ExtendedStatus as Apache 2.4's core reads it: the directive when it is set, else On exactly
+    when mod_status is loaded (the module turns the default On). Off, the children keep only each
+    worker's state and counts in the scoreboard, not the request line, client, vhost, times and
+    CPU of each request: work that Apache's documentation warns "can slow down the server"."""
+    value = config.get("ExtendedStatus")
+    return config.module_loaded("status_module") if value is None else bool(value)

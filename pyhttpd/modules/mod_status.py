@@ -1,8 +1,9 @@
 """status_module (mod_status.c): the server-status handler and its scoreboard detail settings.
 
-Directive table on top; the `server-status` handler at the bottom. ExtendedStatus defaults to On
-whenever this module is loaded, as in Apache 2.4 (whose core.c owns the two directives; here they
-come with the module that needs them). Both are main-server settings (Apache's GLOBAL_ONLY).
+Directive table on top; the `server-status` handler at the bottom. Loading this module turns
+ExtendedStatus (a core directive, core_values.extended_status) On by default, as in Apache 2.4.
+SeeRequestTail is core's in Apache; here it comes with the module that shows it. Both are
+main-server settings (Apache's GLOBAL_ONLY).
 
 The handler answers GET (and HEAD) for `SetHandler server-status`: it maps the master's scoreboard
 file (ScoreBoardFile) read-only, takes one snapshot and renders it through pyhttpd.status as the
@@ -25,6 +26,7 @@ from pyhttpd.http.generation import server_token
 from pyhttpd.http.phases import DECLINED, OK, HookContext, Hooks, Phase, replayable
 from pyhttpd.http.redirect import server_name, signature
 from pyhttpd.http.request import Request
+from pyhttpd.modules.core_values import extended_status
 from pyhttpd.scoreboard import Scoreboard, ScoreboardError, ScoreboardSnapshot, file_path
 from pyhttpd.status.auto import CONTENT_TYPE, render_auto
 from pyhttpd.status.html import render_html
@@ -40,15 +42,6 @@ def on_off(cmd: Command, on: bool) -> bool:
 
 
 DIRECTIVES: tuple[DirectiveSpec, ...] = (
-    DirectiveSpec(
-        "ExtendedStatus",
-        ArgShape.FLAG,
-        RSRC_CONF,
-        on_off,
-        '"On" to track extended status information, "Off" to disable',
-        server_only=True,
-        default=True,
-    ),
     DirectiveSpec(
         "SeeRequestTail",
         ArgShape.FLAG,
@@ -89,7 +82,7 @@ def read_scoreboard(path: str) -> ScoreboardSnapshot:
 
 def register(hooks: Hooks, context: HookContext) -> None:
     config = context.config
-    extended = bool(config.get("ExtendedStatus"))
+    extended = extended_status(config)
     path = file_path(config.server_root, config.get("ScoreBoardFile"))
     banner = server_token(str(config.get("ServerTokens")))
 

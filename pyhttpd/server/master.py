@@ -24,6 +24,7 @@ from setproctitle import setproctitle
 from pyhttpd.config import ServerConfig
 from pyhttpd.errors import ConfigError, StartupError
 from pyhttpd.http.generation import Generation
+from pyhttpd.modules.core_values import extended_status
 from pyhttpd.mpm import upkeep
 from pyhttpd.mpm.contract import CHILD_FATAL, CHILD_SICK, GRACEFUL, ChildContext, ChildMain
 from pyhttpd.mpm.prefork import ACCEPT_LOCK_SUFFIX
@@ -143,6 +144,7 @@ class Master:
         threads = 1 if self.config.mpm == "prefork" else limits.threads_per_child
         board.set_limits(self.config.mpm, limits.process_limit, threads)
         board.set_request_tail(bool(self.config.get("SeeRequestTail")))
+        board.set_extended_status(extended_status(self.config))
         pipe = children.DeathPipe.open()
         self.pipes[self.running_generation] = pipe
         fd = os.open(self.accept_lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)

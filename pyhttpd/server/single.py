@@ -18,6 +18,7 @@ from types import FrameType
 from pyhttpd.config import ServerConfig
 from pyhttpd.http.generation import Generation
 from pyhttpd.http.pre_connection import run_pre_connection
+from pyhttpd.modules.core_values import extended_status
 from pyhttpd.mpm.accepting import Accepted, Acceptor
 from pyhttpd.scoreboard import Scoreboard, WorkerSlot, WorkerState
 from pyhttpd.scoreboard import file_path as scoreboard_file
@@ -71,6 +72,7 @@ def run_single_process(config: ServerConfig) -> int:
     board.set_generation(0, 1)
     board.set_limits(config.mpm or "prefork", 1, 1)
     board.set_request_tail(bool(config.get("SeeRequestTail")))
+    board.set_extended_status(extended_status(config))
     board.process(0).started(os.getpid(), 0)
     worker = board.worker(0, 0)
     worker.set_state(WorkerState.READY)

@@ -16,6 +16,7 @@ import pytest
 from pyhttpd.config import ServerConfig, load
 from pyhttpd.config.modfiles import read_headers
 from pyhttpd.errors import ConfigError
+from pyhttpd.modules.core_values import extended_status
 from pyhttpd.modules.registry import SHARED_MODULES, default_registry
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -578,9 +579,11 @@ def test_autoindex(load_with) -> None:
 
 
 def test_status(load_with) -> None:
-    assert load_with(("status",), "").get("ExtendedStatus") is True
+    assert extended_status(load_with(("status",), ""))  # loading mod_status turns it On
+    assert not extended_status(load_with(("env",), ""))  # core's own default: Off
+    assert extended_status(load_with(("env",), "ExtendedStatus On\n"))
     config = load_with(("status",), "ExtendedStatus Off\nSeeRequestTail On\n")
-    assert config.get("ExtendedStatus") is False and config.get("SeeRequestTail") is True
+    assert not extended_status(config) and config.get("SeeRequestTail") is True
 
 
 def test_reqtimeout(load_with) -> None:
@@ -703,7 +706,7 @@ def test_every_conf_loads(tmp_path: Path, mpm: str) -> None:
     assert config.get("StartServers") == (5 if mpm == "mpm_prefork" else 2)
     assert config.get("DirectoryIndex")[0] == "index.html"
     assert config.get("TypesConfig") == str(ROOT / "conf" / "mime.types")
-    assert config.get("ExtendedStatus") is True
+    assert extended_status(config)
     (status,) = config.sections
     assert status.args == ("/server-status",)
     assert status.settings.get("SetHandler") == "server-status"

@@ -208,7 +208,8 @@ def test_k_stop_with_a_broken_config_sends_nothing(tmp_path: Path) -> None:
 
 
 def test_pyhttpdctl_start_status_stop(tmp_path: Path) -> None:
-    root = make_root(tmp_path, PREFORK.format(start=2, low=1, high=4))
+    # a core directive: without mod_status it is Off and fullstatus would show no request lines
+    root = make_root(tmp_path, PREFORK.format(start=2, low=1, high=4) + "ExtendedStatus On\n")
     result = pyhttpd(root, "start", program="pyhttpdctl")
     pid_file = root.path / "logs" / "httpd.pid"
     try:
