@@ -34,6 +34,7 @@ input still coming lingers as Apache's does.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import select
@@ -63,7 +64,7 @@ from pyhttpd.http.responses import error_document, error_page
 from pyhttpd.http.sending import Sender, wait_ready
 from pyhttpd.http.tls_errors import want_read, want_write
 from pyhttpd.http.uri import parse_target
-from pyhttpd.http.writer import head_fields, http_date, response_head
+from pyhttpd.http.writer import head_fields, http_date_bytes, response_head
 from pyhttpd.memo import remember
 
 RECV_SIZE = 65536
@@ -491,12 +492,13 @@ class Connection:
             return None
         keep_alive = replay.keep_alive and self._connection_keeps_alive()
         self._started(head, replay.server)
-        connection = self._connection_fields(keep_alive)
-        wire = b"%b%b%b%b\r\n\r\n" % (
+        limit = self.max_keep_alive_requests
+        left = limit - self.served - 1 if keep_alive and limit else 0
+        wire = b"%b%b%b%b" % (
             replay.start,
-            http_date().encode("latin-1"),
+            http_date_bytes(),
             replay.fields,
-            head_fields(connection).encode("latin-1"),
+            _connection_lines(keep_alive, int(self.keep_alive_timeout), left),
         )
         sent = 0
         if replay.header_only:
@@ -509,7 +511,7 @@ class Connection:
             vars(request).update(replay.request_state())
             request.stat, request.bytes_sent, request.start_time = info, sent, started
             request.notes["keepalives"] = self.served
-            for name, value in connection:
+            for name, value in self._connection_fields(keep_alive):
                 request.headers_out.add(name, value)
             self._run_all(Phase.LOG_TRANSACTION, request)
         self._finished(sent)
@@ -802,12 +804,9 @@ class Connection:
 
     def _connection_fields(self, keep_alive: bool) -> list[tuple[str, str]]:
         """The fields that tell the client whether this connection stays open, and how long."""
-        if not keep_alive:
-            return [("Connection", "close")]
         limit = self.max_keep_alive_requests
-        left = f", max={limit - self.served - 1}" if limit else ""
-        timeout = f"timeout={int(self.keep_alive_timeout)}{left}"
-        return [("Keep-Alive", timeout), ("Connection", "Keep-Alive")]
+        left = limit - self.served - 1 if keep_alive and limit else 0
+        return _connection_field_list(keep_alive, int(self.keep_alive_timeout), left)
 
     # --- the error log --------------------------------------------------------------------------
 
@@ -822,6 +821,23 @@ class Connection:
 
 
 _PROTOCOLS = {(1, 1): "HTTP/1.1", (1, 0): "HTTP/1.0"}
+
+
+def _connection_field_list(keep_alive: bool, timeout: int, left: int) -> list[tuple[str, str]]:
+    """Connection: close, or Keep-Alive's timeout (and the requests `left`, when
+    MaxKeepAliveRequests counts them) with Connection: Keep-Alive."""
+    if not keep_alive:
+        return [("Connection", "close")]
+    limit = f", max={left}" if left else ""
+    return [("Keep-Alive", f"timeout={timeout}{limit}"), ("Connection", "Keep-Alive")]
+
+
+@functools.lru_cache(maxsize=256)
+def _connection_lines(keep_alive: bool, timeout: int, left: int) -> bytes:
+    """The same fields as a replayed head's last lines and its blank line, encoded once: a
+    keep-alive connection repeats them request after request."""
+    fields = _connection_field_list(keep_alive, timeout, left)
+    return (head_fields(fields) + "\r\n\r\n").encode("latin-1")
 
 
 def _message_keeps_alive(head: RequestHead, headers: Headers, status: int) -> bool:

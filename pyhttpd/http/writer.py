@@ -26,6 +26,18 @@ def http_date(now: float | None = None) -> str:
     return _date_cache[1]
 
 
+_date_bytes_cache: tuple[int, bytes] = (0, b"")
+
+
+def http_date_bytes() -> bytes:
+    """The current second's http_date, encoded (a replayed head's Date)."""
+    global _date_bytes_cache
+    second = int(time.time())
+    if _date_bytes_cache[0] != second:
+        _date_bytes_cache = (second, http_date(second).encode("latin-1"))
+    return _date_bytes_cache[1]
+
+
 @functools.lru_cache(maxsize=1024)
 def http_date_of(second: int) -> str:
     """IMF-fixdate of a whole second, remembered (Last-Modified of the files being served:
