@@ -61,7 +61,6 @@ def mutex(cmd: Command, raw: str) -> str:
 
 
 def enable_sendfile(cmd: Command, on: bool) -> bool:
-    """Any FLAG directive's value: the processor passes On/Off as a bool."""
     return on
 
 
@@ -295,7 +294,7 @@ DIRECTIVES: tuple[DirectiveSpec, ...] = (
         "ExtendedStatus",
         FLAG,
         RSRC_CONF,
-        enable_sendfile,
+        take_flag,
         '"On" to track extended status information, "Off" to disable',
         server_only=True,  # unset: On if mod_status is loaded (core_values.extended_status)
     ),
