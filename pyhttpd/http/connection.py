@@ -492,13 +492,11 @@ class Connection:
             return None
         keep_alive = replay.keep_alive and self._connection_keeps_alive()
         self._started(head, replay.server)
-        limit = self.max_keep_alive_requests
-        left = limit - self.served - 1 if keep_alive and limit else 0
         wire = b"%b%b%b%b" % (
             replay.start,
             http_date_bytes(),
             replay.fields,
-            _connection_lines(keep_alive, int(self.keep_alive_timeout), left),
+            _connection_lines(*self._keep_alive_terms(keep_alive)),
         )
         sent = 0
         if replay.header_only:
@@ -804,9 +802,14 @@ class Connection:
 
     def _connection_fields(self, keep_alive: bool) -> list[tuple[str, str]]:
         """The fields that tell the client whether this connection stays open, and how long."""
+        return _connection_field_list(*self._keep_alive_terms(keep_alive))
+
+    def _keep_alive_terms(self, keep_alive: bool) -> tuple[bool, int, int]:
+        """What those fields say: keep-alive, KeepAliveTimeout, and the requests left when
+        MaxKeepAliveRequests counts them (0 when it does not)."""
         limit = self.max_keep_alive_requests
         left = limit - self.served - 1 if keep_alive and limit else 0
-        return _connection_field_list(keep_alive, int(self.keep_alive_timeout), left)
+        return keep_alive, int(self.keep_alive_timeout), left
 
     # --- the error log --------------------------------------------------------------------------
 

@@ -14,28 +14,30 @@ from email.utils import formatdate
 from pyhttpd.http.messages import Headers
 from pyhttpd.http.responses import status_line
 
-_date_cache: tuple[int, str] = (0, "")
+# the current second, its IMF-fixdate, and that encoded (a replayed head's Date)
+_date_cache: tuple[int, str, bytes] = (0, "", b"")
 
 
 def http_date(now: float | None = None) -> str:
     """RFC 9110 IMF-fixdate, cached for the current second."""
-    global _date_cache
     second = int(time.time() if now is None else now)
     if _date_cache[0] != second:
-        _date_cache = (second, formatdate(second, usegmt=True))
+        _new_second(second)
     return _date_cache[1]
 
 
-_date_bytes_cache: tuple[int, bytes] = (0, b"")
-
-
 def http_date_bytes() -> bytes:
-    """The current second's http_date, encoded (a replayed head's Date)."""
-    global _date_bytes_cache
+    """The current second's http_date, encoded."""
     second = int(time.time())
-    if _date_bytes_cache[0] != second:
-        _date_bytes_cache = (second, http_date(second).encode("latin-1"))
-    return _date_bytes_cache[1]
+    if _date_cache[0] != second:
+        _new_second(second)
+    return _date_cache[2]
+
+
+def _new_second(second: int) -> None:
+    global _date_cache
+    text = formatdate(second, usegmt=True)
+    _date_cache = (second, text, text.encode("latin-1"))
 
 
 @functools.lru_cache(maxsize=1024)
