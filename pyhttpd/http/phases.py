@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING
 
-from pyhttpd.errors import HttpError, ThreadNeeded
+from pyhttpd.errors import HttpError
 
 if TYPE_CHECKING:
     import socket
@@ -208,16 +208,11 @@ REQUEST_PHASES = (  # ap_process_request_internal's, in order
 )
 
 
-def process_request(
-    request: Request, hooks: Hooks, may_handle: Callable[[Request], bool] | None = None
-) -> None:
-    """ap_process_request_internal + ap_invoke_handler, in Apache's order. `may_handle` (event's
-    listener serving the request itself) can refuse the handler: ThreadNeeded(request), and a
-    worker thread runs `run_handler`."""
+def process_request(request: Request, hooks: Hooks) -> None:
+    """ap_process_request_internal + ap_invoke_handler, in Apache's order (a local ErrorDocument's
+    request; the connection engine runs the two halves itself, see Connection._process)."""
     if run_lookup(request, hooks):
         return
-    if may_handle is not None and not may_handle(request):
-        raise ThreadNeeded(request)
     run_handler(request, hooks)
 
 
