@@ -58,7 +58,7 @@ from pyhttpd.http.listener_feed import ListenerFeed
 from pyhttpd.http.messages import Headers, RequestHead
 from pyhttpd.http.parser import parse_head
 from pyhttpd.http.phases import Phase, process_request, run_handler, run_lookup
-from pyhttpd.http.replay import REPLAYS, Replay, ReplayKey, lookup_of, replay_key, replay_of
+from pyhttpd.http.replay import REPLAYS, Replay, ReplayKey, lookup_of, replay_of
 from pyhttpd.http.request import FileBody, Request, StreamAborted, StreamBody
 from pyhttpd.http.responses import error_document, error_page
 from pyhttpd.http.sending import Sender, wait_ready
@@ -425,8 +425,11 @@ class Connection:
         `resumed`: serve_inline's hand-over, a request to go on with from its handler or its
         error response (or, without a request, to run again from its head).
         """
-        # replays and lookups are kept for bodiless requests only (the key holds no body)
-        key = replay_key(self.local, head) if resumed is None and _bodiless_read(head) else None
+        # replays and lookups are kept for bodiless requests only (the key holds no body), by
+        # the head's bytes when the parser keeps it (RequestHead.raw)
+        key: ReplayKey | None = None
+        if head.raw and resumed is None and _bodiless_read(head):
+            key = (self.local, head.raw)
         if key is not None and (replay := self.generation.replays.get(key)) is not None:
             keep_alive = self._replay(key, replay, head)
             if keep_alive is not None:
@@ -459,6 +462,7 @@ class Connection:
         self._prime_stream(request)
         self._entity_headers(request)
         self._run_all(Phase.OUTPUT_HEADERS, request)
+        head = request.head  # the request's own copy (RequestHead.private), as its hooks left it
         keep_alive = self._send(request, head)
         self.last_fits_inline = _bodiless_read(head) and self._inline_handler(request)
         if key is not None:
@@ -615,7 +619,7 @@ class Connection:
     def _new_request(self, head: RequestHead) -> Request:
         server = self.config.main
         request = Request(
-            head=head,
+            head=head.private(),
             config=self.config,
             hooks=self.generation.hooks,
             vhost=None,

@@ -6,7 +6,7 @@ Sans-I/O and thread-agnostic; built by the parser, read by modules, written by t
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 class Headers:
@@ -83,13 +83,27 @@ class Headers:
 
 @dataclass(frozen=True)
 class RequestHead:
-    """A parsed request line and header block. `version` is (0, 9) for an HTTP/0.9 request."""
+    """A parsed request line and header block. `version` is (0, 9) for an HTTP/0.9 request.
+
+    `raw`: the head's exact bytes when the parser keeps it (parser.KEPT_HEAD_MAX). Such a head
+    is shared by every request that arrives as those bytes, so nothing may change it: a Request
+    gets `private()`'s copy, and the bytes key the replays (replay.py).
+    """
 
     method: str
     target: str
     version: tuple[int, int]
     headers: Headers
     request_line: str
+    raw: bytes = field(default=b"", compare=False, repr=False)
+
+    def private(self) -> RequestHead:
+        """A copy of a shared head that a request's hooks may change (RequestHeader...)."""
+        if not self.raw:
+            return self
+        return RequestHead(
+            self.method, self.target, self.version, self.headers.copy(), self.request_line
+        )
 
     @property
     def protocol(self) -> str:

@@ -100,17 +100,16 @@ def parse_head(buffer: bytes | bytearray, limits: Limits) -> tuple[RequestHead, 
     raw = bytes(buffer[:end]) if 4 < end <= KEPT_HEAD_MAX else b""
     kept = _PARSED.get(raw) if raw else None
     if kept is not None and (kept[0] is limits or kept[0] == limits):
-        return _copy(kept[1]), end
+        return kept[1], end  # shared, not copied: see RequestHead.raw
     parsed = _parse_head(buffer, limits)
     if raw and parsed is not None and parsed[1] == end and parsed[0].version != (0, 9):
-        remember(_PARSED, raw, (limits, _copy(parsed[0])), PARSED_HEADS)
+        head = parsed[0]
+        head = RequestHead(
+            head.method, head.target, head.version, head.headers, head.request_line, raw
+        )
+        remember(_PARSED, raw, (limits, head), PARSED_HEADS)
+        return head, end
     return parsed
-
-
-def _copy(head: RequestHead) -> RequestHead:
-    return RequestHead(
-        head.method, head.target, head.version, head.headers.copy(), head.request_line
-    )
 
 
 def _parse_head(buffer: bytes | bytearray, limits: Limits) -> tuple[RequestHead, int] | None:

@@ -4,8 +4,8 @@ A GET or HEAD answered 200 with a whole file, by hooks that all declared their o
 of the request's head, the local address, the configuration and the directory walk
 (`phases.replayable`), after a walk map_to_storage could remember (no .htaccess found, no <If>,
 any link followable), depends on nothing else but the file. The engine keeps what it sent, per
-generation and process, under the local address, the request line and the header fields exactly
-as they came. The same request again costs a stat of the file, whose identity (device, inode,
+generation and process, under the local address and the head's bytes exactly as they came
+(RequestHead.raw: only a head the parser keeps, 4 KiB at most). The same request again costs a stat of the file, whose identity (device, inode,
 size, mtime, ctime: what ETag, Last-Modified and Content-Length come from) must be unchanged,
 and an access() per access file the walk looked for, all still absent; the head goes out again
 with a fresh Date and this connection's keep-alive fields, the body as the sender sends any
@@ -30,8 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pyhttpd.config.model import Settings
-from pyhttpd.http.messages import Headers, RequestHead
-from pyhttpd.http.parser import KEPT_HEAD_MAX
+from pyhttpd.http.messages import Headers
 from pyhttpd.http.request import FileBody, Request, file_identity
 from pyhttpd.http.writer import head_fields, head_start
 
@@ -55,7 +54,9 @@ PER_REQUEST = frozenset(
     }
 )
 
-ReplayKey = tuple[tuple[str, int], str, tuple[tuple[str, str], ...]]
+# the local address and the head's exact bytes (RequestHead.raw): the same bytes parse the same
+# under one generation's limits, and their size is bounded
+ReplayKey = tuple[tuple[str, int], bytes]
 
 
 @dataclass(frozen=True)
@@ -102,10 +103,6 @@ class Lookup:
         return _restored(self.state)
 
 
-def replay_key(local: tuple[str, int], head: RequestHead) -> ReplayKey:
-    return (local, head.request_line, tuple(head.headers))
-
-
 def lookup_of(request: Request) -> Lookup | None:
     """What to keep of a request whose lookup phases just ended, when another may go on from it."""
     probes = request.notes.get(WALK_PROBES_NOTE)
@@ -116,7 +113,6 @@ def lookup_of(request: Request) -> Lookup | None:
         or request.filename is None
         or info is None
         or not stat_module.S_ISREG(info.st_mode)
-        or not _small(request.head)
     ):
         return None
     return Lookup(request.filename, tuple(probes), _snapshot(request, request.headers_out))
@@ -137,11 +133,6 @@ def walk_still_valid(path: str, probes: tuple[str, ...]) -> os.stat_result | Non
         if os.access(probe, os.F_OK):
             return None
     return info
-
-
-def _small(head: RequestHead) -> bool:
-    """A head short enough to be kept: the key holds its fields (see KEPT_HEAD_MAX)."""
-    return sum(len(name) + len(value) for name, value in head.headers) <= KEPT_HEAD_MAX
 
 
 def _snapshot(request: Request, headers_out: Headers) -> dict[str, Any]:
@@ -180,7 +171,6 @@ def replay_of(
         or body.length != body.identity[2]
         or request.head.version not in ((1, 0), (1, 1))
         or "error_response" in request.notes
-        or not _small(request.head)
     ):
         return None
     fields = [(n, v) for n, v in request.headers_out if n.lower() not in CONNECTION_FIELDS]

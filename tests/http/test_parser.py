@@ -286,14 +286,26 @@ def test_the_usual_request_line_match_agrees_with_the_full_check(
 REPEATED = b"FOO /a HTTP/1.1\r\nHost: x\r\nX-Two: 2\r\n\r\n"
 
 
-def test_a_head_parsed_again_is_equal_and_its_own() -> None:
+def test_a_head_parsed_again_is_shared_and_a_private_copy_is_its_own() -> None:
     first, consumed = parse_head(bytearray(REPEATED + b"GET /next"), Limits()) or (None, 0)
     assert first is not None and consumed == len(REPEATED)
-    first.headers.set("X-Two", "edited")  # a hook edits its request's head
+    assert first.raw == REPEATED  # the bytes the replays are keyed by
+    own = first.private()  # what a Request gets
+    own.headers.set("X-Two", "edited")  # a hook edits its request's head
+    assert not own.raw and own.private() is own
     again, consumed_again = parse_head(bytearray(REPEATED), Limits()) or (None, 0)
-    assert again is not None and consumed_again == len(REPEATED)
+    assert again is first and consumed_again == len(REPEATED)
     assert (again.method, again.target, again.version) == ("FOO", "/a", (1, 1))
     assert list(again.headers) == [("Host", "x"), ("X-Two", "2")]
+
+
+def test_a_head_not_kept_has_no_raw_bytes() -> None:
+    """Too long to keep, or ended by bare LFs: no replay key, parsed on each arrival."""
+    long_head = b"GET / HTTP/1.1\r\nHost: x\r\nX-Long: " + b"a" * 5000 + b"\r\n\r\n"
+    for buffer in (long_head, b"GET / HTTP/1.1\nHost: x\n\n"):
+        parsed = parse_head(buffer, Limits())
+        assert parsed is not None and parsed[0].raw == b""
+        assert parsed[0].private() is parsed[0]
 
 
 def test_a_head_parsed_again_under_other_limits_is_checked_again() -> None:

@@ -292,6 +292,17 @@ def test_modules_replay_what_depends_on_the_head_alone(
         assert replays == 0 and calls >= 4  # (a sub-request walks translate_name too)
 
 
+def test_a_hook_edits_its_own_copy_of_a_head_that_arrives_again(root: ServerRoot) -> None:
+    """The parser shares a head that arrives as the same bytes again (RequestHead.raw): each
+    request's RequestHeader works on its own copy, so an append is never appended twice."""
+    line = "GET /page.html HTTP/1.1\r\nHost: localhost\r\nX-A: a\r\n\r\n"
+    config = f"{DEFAULT_LIKE}\n{GRANTED}\nRequestHeader append X-A b\nHeader echo ^X-A$"
+    answer, calls, _ = serve(root, requests(line, line, line, CLOSE), True, config)
+    responses = split_responses(answer)
+    assert len(responses) == 4 and calls >= 4  # RequestHeader: walked every time
+    assert [r.count(b"\r\nX-A: a, b\r\n") for r in responses[:3]] == [1, 1, 1]
+
+
 def test_a_request_with_a_long_head_is_not_kept(root: ServerRoot) -> None:
     """The table's keys hold the fields: a client must not make a process keep megabytes."""
     big = "GET /page.html HTTP/1.1\r\nHost: localhost\r\nX-Big: " + "y" * 5000 + "\r\n\r\n"
