@@ -190,19 +190,21 @@ def _serve(
             return
         connection.observer = worker
         connection.may_keep_alive = lambda: not flags.graceful
-        keep_alive_timeout = max(float(generation.config.get("KeepAliveTimeout") or 0), 0.001)
+        keep_alive_ms = max(float(generation.config.get("KeepAliveTimeout") or 0), 0.001) * 1000
+        readable = select.poll()  # one per connection: select.select builds its sets each call
+        readable.register(client, select.POLLIN)
         while connection.serve(until_idle=True) is Outcome.IDLE and not flags.graceful:
             worker.set_state(WorkerState.BUSY_KEEPALIVE)
             try:
                 flags.waiting = True
                 if flags.graceful:
                     break
-                readable, _, _ = select.select([client], [], [], keep_alive_timeout)
+                events = readable.poll(keep_alive_ms)
                 flags.waiting = False
             except _Wake:
                 break
             finally:
                 flags.waiting = False
-            if not readable:
+            if not events:
                 break  # KeepAliveTimeout: close, as Apache does
         worker.set_state(WorkerState.CLOSING)
