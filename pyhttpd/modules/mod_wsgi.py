@@ -292,7 +292,9 @@ def register(hooks: Hooks, context: HookContext) -> None:
         return handle(request, runtime)
 
     hooks.add(Phase.TRANSLATE_NAME, replayable(translate))  # WSGIScriptAlias: the URL alone
-    hooks.add(Phase.HANDLER, handler)
+    # declines on the handler name alone, so a static file beside an application is still
+    # replayed; an application's answer vetoes its own request (handle)
+    hooks.add(Phase.HANDLER, replayable(handler))
     hooks.add(Phase.LOG_TRANSACTION, close_file)
 
 

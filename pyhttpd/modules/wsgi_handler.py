@@ -140,6 +140,7 @@ def _check(request: Request) -> None:
 def handle(request: Request, runtime: Runtime) -> int:
     if request.handler not in HANDLERS:
         return DECLINED
+    request.replayable = False  # the application's answer is its own, even a file_wrapper's
     _check(request)
     plan = runtime.plan(request, request.notes.get("mod_wsgi.alias"))
     path = request.filename or ""

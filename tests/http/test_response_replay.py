@@ -292,6 +292,35 @@ def test_modules_replay_what_depends_on_the_head_alone(
         assert replays == 0 and calls >= 4  # (a sub-request walks translate_name too)
 
 
+COUNTING_APP = """calls = 0
+def application(environ, start_response):
+    global calls
+    calls += 1
+    start_response("200 OK", [("X-Calls", str(calls))])
+    return environ["wsgi.file_wrapper"](open({page!r}, "rb"))
+"""
+
+
+def test_a_static_file_beside_a_wsgi_application_is_replayed_but_the_application_is_not(
+    root: ServerRoot,
+) -> None:
+    """mod_wsgi's handler declines on the handler name alone; when it takes a request, the
+    application answers every time, even with a file_wrapper around a regular file."""
+    script = root.path / "app.wsgi"
+    script.write_text(COUNTING_APP.format(page=str(root.htdocs / "page.html")))
+    config = f"{load('wsgi', 'authz_core')}\n{GRANTED}\nWSGIScriptAlias /app {script}"
+    app = PLAIN.replace("/page.html", "/app")
+    answer, calls, kept = serve(
+        root, requests(PLAIN, PLAIN, PLAIN, app, app, app, CLOSE), True, config
+    )
+    responses = split_responses(answer)
+    assert [r.split(b" ", 2)[1] for r in responses] == [b"200"] * 7
+    assert [re.findall(rb"X-Calls: (\d+)", r) for r in responses[3:6]] == [[b"1"], [b"2"], [b"3"]]
+    assert all(r.endswith(PAGE) for r in responses)
+    # page.html walked once (and its closing GET); the app once, then from its kept lookup
+    assert (calls, kept) == (3, 2)
+
+
 def test_a_hook_edits_its_own_copy_of_a_head_that_arrives_again(root: ServerRoot) -> None:
     """The parser shares a head that arrives as the same bytes again (RequestHead.raw): each
     request's RequestHeader works on its own copy, so an append is never appended twice."""
