@@ -556,9 +556,8 @@ class Connection:
                 name = str(server.get("ServerName") or "")
                 name = name.rsplit(":", 1)[0] if name.count(":") == 1 else name  # host:port
                 self._vhost_label = (server, f"{name}:{self.local[1]}")
-            protocol = _PROTOCOLS.get(head.version) or "HTTP/{}.{}".format(*head.version)
             self.observer.request_started(
-                head.request_line, self.client[0], self._vhost_label[1], protocol
+                head.request_line, self.client[0], self._vhost_label[1], head.protocol
             )
 
     def _finished(self, bytes_sent: int) -> None:
@@ -825,9 +824,6 @@ class Connection:
         """A programming error: its traceback at error level (one line, as the error log writes)."""
         trace = "".join(traceback.format_exception(error)).rstrip()
         self._log("error", "core", f"unexpected error in {where}: {trace}")
-
-
-_PROTOCOLS = {(1, 1): "HTTP/1.1", (1, 0): "HTTP/1.0"}
 
 
 def _connection_field_list(keep_alive: bool, timeout: int, left: int) -> list[tuple[str, str]]:

@@ -107,4 +107,8 @@ class RequestHead:
 
     @property
     def protocol(self) -> str:
-        return "HTTP/0.9" if self.version == (0, 9) else f"HTTP/{self.version[0]}.{self.version[1]}"
+        """ "HTTP/1.1" (named once: the CGI and WSGI variables, the log and the scoreboard ask)."""
+        return _PROTOCOLS.get(self.version) or "HTTP/{}.{}".format(*self.version)
+
+
+_PROTOCOLS = {(1, 1): "HTTP/1.1", (1, 0): "HTTP/1.0", (0, 9): "HTTP/0.9"}
