@@ -20,6 +20,7 @@ import subprocess
 import threading
 from collections.abc import Iterator
 
+from pyhttpd.cpu_binding import unbound
 from pyhttpd.errors import HttpError
 from pyhttpd.http.request import Request, StreamAborted
 from pyhttpd.http.script_headers import MAX_LINE, ScriptTimeout
@@ -50,17 +51,18 @@ class Script:
         """Popen the script; an exec failure is logged as Apache's child logs it (AH01215)."""
         filename = request.filename or ""
         try:
-            process = subprocess.Popen(
-                argv,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                cwd=os.path.dirname(filename) or "/",
-                env=env,
-                close_fds=True,
-                start_new_session=True,
-                bufsize=0,
-            )
+            with unbound():  # a threaded child's CPU binding is not the script's
+                process = subprocess.Popen(
+                    argv,
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    cwd=os.path.dirname(filename) or "/",
+                    env=env,
+                    close_fds=True,
+                    start_new_session=True,
+                    bufsize=0,
+                )
         except OSError as error:
             reason = f"({error.errno}){error.strerror}: exec of '{filename}' failed"
             request.log_error("error", "cgi", f"stderr from {filename}: {reason}", "AH01215")

@@ -371,6 +371,68 @@ def test_master_runs_threaded_children_end_to_end(tmp_path: Path, mpm: str) -> N
     assert "failed" not in log and ":crit]" not in log and ":error]" not in log, log
 
 
+def allowed_cpus(status: str) -> set[int]:
+    """The CPUs of a /proc status file's Cpus_allowed_list ("0-3,6")."""
+    text = next(line for line in status.splitlines() if line.startswith("Cpus_allowed_list:"))
+    cpus: set[int] = set()
+    for part in text.split(":", 1)[1].strip().split(","):
+        first, _, last = part.partition("-")
+        cpus.update(range(int(first), int(last or first) + 1))
+    return cpus
+
+
+CPUS_SCRIPT = (
+    "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\n'\ngrep Cpus_allowed_list /proc/self/status\n"
+)
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="one CPU: nothing to bind")
+@pytest.mark.parametrize("mpm", ["worker", "event", "prefork"])
+def test_threaded_children_are_bound_to_one_cpu_each_and_their_cgi_scripts_are_not(
+    tmp_path: Path, mpm: str
+) -> None:
+    """pyhttpd/cpu_binding.py: every thread of a worker or event child on one CPU, the two
+    children on two; prefork's children and any child's CGI scripts keep every CPU."""
+    everything = os.sched_getaffinity(0)
+    root = ServerRoot(tmp_path, mpm=mpm)
+    (root.path / "cgi-bin").mkdir()
+    script = root.path / "cgi-bin" / "cpus.sh"
+    script.write_text(CPUS_SCRIPT)
+    script.chmod(0o755)
+    shape = (
+        "MinSpareServers 2\nMaxSpareServers 4\n"
+        if mpm == "prefork"
+        else "ThreadsPerChild 4\nThreadLimit 4\nMinSpareThreads 4\nMaxSpareThreads 16\n"
+    )
+    root.write_config(
+        "LoadModule alias_module modules/mod_alias.so\nLoadModule cgi_module modules/mod_cgi.so\n"
+        "ScriptAlias /cgi-bin/ cgi-bin/\nStartServers 2\nServerLimit 4\nMaxRequestWorkers 16\n"
+        + shape
+    )
+    with master(root, idle=2) as running:
+        masks = {}
+        for child in running.children():
+            tasks = Path(f"/proc/{child.pid}/task")
+            masks[child.pid] = [
+                allowed_cpus((task / "status").read_text()) for task in tasks.iterdir()
+            ]
+        with socket.create_connection(("127.0.0.1", root.port), timeout=10) as sock:
+            sock.sendall(b"GET /cgi-bin/cpus.sh HTTP/1.0\r\n\r\n")
+            answer = b"".join(iter(lambda: sock.recv(65536), b""))
+    assert answer.startswith(b"HTTP/1.1 200 "), answer
+    assert allowed_cpus(answer.decode()) == everything  # the script's own mask
+    assert len(masks) >= 2
+    if mpm == "prefork":
+        assert all(mask == everything for threads in masks.values() for mask in threads)
+        return
+    bound = []
+    for threads in masks.values():
+        assert len(threads) >= 2 and all(len(mask) == 1 for mask in threads), threads
+        assert all(mask == threads[0] for mask in threads)  # the listener's and the workers'
+        bound.append(next(iter(threads[0])))
+    assert len(set(bound)) == 2 == len(bound), bound  # slots 0 and 1: two CPUs
+
+
 # --- the engine's support for threaded MPMs (in-process, real TCP sockets) ---------------------
 
 
