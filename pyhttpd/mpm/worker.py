@@ -67,26 +67,24 @@ def serve_to_end(accepted: Accepted, slot: WorkerSlot, listener: Listener) -> No
         if connection is None or not connection.read_ahead():
             return
         connection.observer = slot
-        keep_alive = max(float(listener.config.get("KeepAliveTimeout")), 0.001)
+        keep_alive_ms = max(float(listener.config.get("KeepAliveTimeout")), 0.001) * 1000
+        readable = _readable(sock, listener.stopping.read_fd)
         while True:
             slot.set_state(WorkerState.BUSY_READ)
             if connection.serve(until_idle=True) is Outcome.CLOSE or listener.stopping.is_set:
                 return
             slot.set_state(WorkerState.BUSY_KEEPALIVE)
-            if not wait_readable(sock, keep_alive, listener.stopping.read_fd):
-                return
-            if listener.stopping.is_set:
-                return
+            if not readable.poll(keep_alive_ms) or listener.stopping.is_set:
+                return  # KeepAliveTimeout, or the child is stopping
 
 
-def wait_readable(sock: socket.socket, timeout: float, stopping_fd: int) -> bool:
-    """Worker thread: wait for the next request's first byte, KeepAliveTimeout at most; False on
-    timeout or when the child starts to stop."""
+def _readable(sock: socket.socket, stopping_fd: int) -> select.poll:
+    """The keep-alive wait of one connection, made once: the next request's first byte, or the
+    child starting to stop (its stopping pipe)."""
     poll = select.poll()
     poll.register(sock, select.POLLIN)
     poll.register(stopping_fd, select.POLLIN)
-    events = poll.poll(timeout * 1000)
-    return any(fd == sock.fileno() for fd, _ in events)
+    return poll
 
 
 def child_main(context: ChildContext) -> int:
