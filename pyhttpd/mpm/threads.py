@@ -41,7 +41,7 @@ import time
 from collections.abc import Callable
 from types import FrameType
 
-from pyhttpd.cpu_binding import bind_to_one_cpu
+from pyhttpd.cpu_binding import settle_threaded_child
 from pyhttpd.http.connection import Connection
 from pyhttpd.mpm.accepting import Accepted, Acceptor, ListenerSelector
 from pyhttpd.mpm.contract import CHILD_OK, CHILD_SICK, GRACEFUL, RESTART, ChildContext
@@ -418,7 +418,7 @@ class _Flags:
 
 def run_child(context: ChildContext, make_listener: Callable[..., Listener]) -> int:
     """Main thread of a worker or event child: signals, the listener thread, the exit status."""
-    bind_to_one_cpu(context.slot)  # before any thread starts: they inherit it (cpu_binding.py)
+    settle_threaded_child(context.slot)  # before any thread starts: they inherit it
     wake = WakePipe()
     flags = _Flags()
 

@@ -383,6 +383,7 @@ def allowed_cpus(status: str) -> set[int]:
 
 CPUS_SCRIPT = (
     "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\n'\ngrep Cpus_allowed_list /proc/self/status\n"
+    "awk '{print \"policy\", $41}' /proc/self/stat\n"  # its scheduling policy (0: SCHED_OTHER)
 )
 
 
@@ -391,8 +392,9 @@ CPUS_SCRIPT = (
 def test_threaded_children_are_bound_to_one_cpu_each_and_their_cgi_scripts_are_not(
     tmp_path: Path, mpm: str
 ) -> None:
-    """pyhttpd/cpu_binding.py: every thread of a worker or event child on one CPU, the two
-    children on two; prefork's children and any child's CGI scripts keep every CPU."""
+    """pyhttpd/cpu_binding.py: every thread of a worker or event child on one CPU and
+    SCHED_BATCH, the two children on two CPUs; prefork's children and any child's CGI scripts
+    keep every CPU and the normal policy."""
     everything = os.sched_getaffinity(0)
     root = ServerRoot(tmp_path, mpm=mpm)
     (root.path / "cgi-bin").mkdir()
@@ -410,21 +412,24 @@ def test_threaded_children_are_bound_to_one_cpu_each_and_their_cgi_scripts_are_n
         + shape
     )
     with master(root, idle=2) as running:
-        masks = {}
+        masks: dict[int, list[set[int]]] = {}
+        policies: set[int] = set()
         for child in running.children():
-            tasks = Path(f"/proc/{child.pid}/task")
-            masks[child.pid] = [
-                allowed_cpus((task / "status").read_text()) for task in tasks.iterdir()
-            ]
+            tasks = list(Path(f"/proc/{child.pid}/task").iterdir())
+            masks[child.pid] = [allowed_cpus((task / "status").read_text()) for task in tasks]
+            policies.update(os.sched_getscheduler(int(task.name)) for task in tasks)
         with socket.create_connection(("127.0.0.1", root.port), timeout=10) as sock:
             sock.sendall(b"GET /cgi-bin/cpus.sh HTTP/1.0\r\n\r\n")
             answer = b"".join(iter(lambda: sock.recv(65536), b""))
     assert answer.startswith(b"HTTP/1.1 200 "), answer
     assert allowed_cpus(answer.decode()) == everything  # the script's own mask
+    assert b"\npolicy 0\n" in answer  # and SCHED_OTHER
     assert len(masks) >= 2
     if mpm == "prefork":
         assert all(mask == everything for threads in masks.values() for mask in threads)
+        assert policies == {os.SCHED_OTHER}
         return
+    assert policies == {os.SCHED_BATCH}
     bound = []
     for threads in masks.values():
         assert len(threads) >= 2 and all(len(mask) == 1 for mask in threads), threads
