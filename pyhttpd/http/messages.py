@@ -107,7 +107,8 @@ class RequestHead:
 
     @property
     def protocol(self) -> str:
-        """ "HTTP/1.1" (named once: the CGI and WSGI variables, the log and the scoreboard ask)."""
+        """The version's name, "HTTP/1.1", from a table: CGI and WSGI variables, the log and the
+        scoreboard ask for it on every request."""
         return _PROTOCOLS.get(self.version) or "HTTP/{}.{}".format(*self.version)
 
 

@@ -5,12 +5,13 @@ of the request's head, the local address, the configuration and the directory wa
 (`phases.replayable`), after a walk map_to_storage could remember (no .htaccess found, no <If>,
 any link followable), depends on nothing else but the file. The engine keeps what it sent, per
 generation and process, under the local address and the head's bytes exactly as they came
-(RequestHead.raw: only a head the parser keeps, 4 KiB at most). The same request again costs a stat of the file, whose identity (device, inode,
-size, mtime, ctime: what ETag, Last-Modified and Content-Length come from) must be unchanged,
-and an access() per access file the walk looked for, all still absent; the head goes out again
-with a fresh Date and this connection's keep-alive fields, the body as the sender sends any
-file, and the log hooks see the request as the hooks left it. Anything that differs takes the
-full walk. The walk through translate_name ... handler costs ~100 µs of Python; a replay ~20.
+(RequestHead.raw: only a head the parser keeps, 4 KiB at most). The same request again costs a
+stat of the file, whose identity (device, inode, size, mtime, ctime: what ETag, Last-Modified
+and Content-Length come from) must be unchanged, and an access() per access file the walk
+looked for, all still absent; the head goes out again with a fresh Date and this connection's
+keep-alive fields, the body as the sender sends any file, and the log hooks see the request as
+the hooks left it. Anything that differs takes the full walk. The walk through translate_name
+... handler costs ~100 µs of Python; a replay ~20.
 
 A request whose response cannot be replayed (a 304, a range, a compressed body, a handler's
 output) but whose lookup phases were all replayable keeps a Lookup: the same request again
