@@ -60,10 +60,6 @@ def mutex(cmd: Command, raw: str) -> str:
     return raw
 
 
-def enable_sendfile(cmd: Command, on: bool) -> bool:
-    return on
-
-
 def file_etag(cmd: Command, raw: str) -> tuple[str, ...]:
     from pyhttpd.config.grammar import split_words
 
@@ -466,7 +462,7 @@ DIRECTIVES: tuple[DirectiveSpec, ...] = (
         "EnableSendfile",
         FLAG,
         OR_ALL,
-        enable_sendfile,
+        take_flag,
         "Controls whether sendfile may be used to transmit files",
         default=False,
         override="FileInfo",
@@ -475,7 +471,7 @@ DIRECTIVES: tuple[DirectiveSpec, ...] = (
         "EnableMMAP",
         FLAG,
         OR_ALL,
-        enable_sendfile,
+        take_flag,
         "Controls whether memory-mapping may be used to read files",
         default=True,
         override="FileInfo",

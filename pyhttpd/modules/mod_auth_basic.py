@@ -18,7 +18,7 @@ from __future__ import annotations
 import base64
 import re
 
-from pyhttpd.config.directives import AUTH_CONF, ArgShape, Command, DirectiveSpec
+from pyhttpd.config.directives import AUTH_CONF, ArgShape, Command, DirectiveSpec, take_flag
 from pyhttpd.config.module import Module
 from pyhttpd.errors import DirectiveError
 from pyhttpd.http.authn import (
@@ -57,10 +57,6 @@ def providers(cmd: Command, *names: str) -> tuple[AuthnProvider, ...]:
     return tuple(found)
 
 
-def on_off(cmd: Command, on: bool) -> bool:
-    return on
-
-
 DIRECTIVES: tuple[DirectiveSpec, ...] = (
     DirectiveSpec(
         "AuthBasicProvider",
@@ -74,7 +70,7 @@ DIRECTIVES: tuple[DirectiveSpec, ...] = (
         "AuthBasicAuthoritative",
         ArgShape.FLAG,
         AUTH_CONF,
-        on_off,
+        take_flag,
         "Set to 'Off' to allow access control to be passed along to lower modules if the "
         "UserID is not known to this module",
         override="AuthConfig",

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from pyhttpd.config.directives import AUTH_CONF, ArgShape, Command, DirectiveSpec, Merge
+from pyhttpd.config.directives import AUTH_CONF, ArgShape, Command, DirectiveSpec, Merge, take_flag
 from pyhttpd.config.grammar import split_words
 from pyhttpd.config.model import Section
 from pyhttpd.config.module import Module
@@ -59,11 +59,6 @@ _SECTIONS = {
 }
 _DEFAULT = ("<RequireAny>", AuthzSection("or"))  # the implicit section of a <Directory> etc.
 _FIRST_WORD = re.compile(r"\s*(\"(?:\\.|[^\"])*\"?|'(?:\\.|[^'])*'?|\S+)\s*")
-
-
-def on_off(cmd: Command, on: bool) -> bool:
-    """FLAG handler: the processor passes On/Off as a bool (directives.take_flag expects text)."""
-    return on
 
 
 def _take_word(text: str) -> tuple[str, str]:
@@ -187,7 +182,7 @@ DIRECTIVES: tuple[DirectiveSpec, ...] = (
         "AuthzSendForbiddenOnFailure",
         ArgShape.FLAG,
         AUTH_CONF,
-        on_off,
+        take_flag,
         "Controls if an authorization failure should result in a '403 FORBIDDEN' response "
         "instead of the HTTP-conforming '401 UNAUTHORIZED'",
         override="AuthConfig",

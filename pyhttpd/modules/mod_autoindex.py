@@ -24,6 +24,7 @@ from pyhttpd.config.directives import (
     DirectiveSpec,
     Handler,
     Merge,
+    take_flag,
     take_string,
 )
 from pyhttpd.config.grammar import split_words
@@ -62,11 +63,6 @@ class IndexItem:
 
     data: str
     pattern: str
-
-
-def on_off(cmd: Command, on: bool) -> bool:
-    """FLAG handler: the processor passes On/Off as a bool (directives.take_flag expects text)."""
-    return on
 
 
 def _width(action: str, name: str, value: str, minimum: int) -> IndexOption:
@@ -199,7 +195,7 @@ DIRECTIVES: tuple[DirectiveSpec, ...] = (
     _one(
         "IndexIgnoreReset",
         ArgShape.FLAG,
-        on_off,
+        take_flag,
         "Reset the inherited list of IndexIgnore filenames",
         default=False,
     ),

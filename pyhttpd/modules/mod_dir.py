@@ -18,6 +18,7 @@ from pyhttpd.config.directives import (
     Command,
     DirectiveSpec,
     atoi,
+    take_flag,
     take_string,
 )
 from pyhttpd.config.grammar import split_words
@@ -29,11 +30,6 @@ from pyhttpd.http.redirect import construct_url, escape_path, fast_redirect, is_
 from pyhttpd.http.request import Request
 
 DEFAULT_INDEX = ("index.html",)  # Apache's AP_DEFAULT_INDEX
-
-
-def on_off(cmd: Command, on: bool) -> bool:
-    """FLAG handler: the processor passes On/Off as a bool (directives.take_flag expects text)."""
-    return on
 
 
 def directory_index(cmd: Command, raw: str) -> tuple[str, ...]:
@@ -82,7 +78,7 @@ DIRECTIVES: tuple[DirectiveSpec, ...] = (
         "DirectorySlash",
         ArgShape.FLAG,
         OR_ALL,
-        on_off,
+        take_flag,
         "On or Off",
         override="Indexes",
         default=True,
@@ -91,7 +87,7 @@ DIRECTIVES: tuple[DirectiveSpec, ...] = (
         "DirectoryCheckHandler",
         ArgShape.FLAG,
         OR_ALL,
-        on_off,
+        take_flag,
         "On or Off",
         override="Indexes",
         default=False,

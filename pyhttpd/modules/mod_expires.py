@@ -22,6 +22,7 @@ from pyhttpd.config.directives import (
     DirectiveSpec,
     Merge,
     atoi,
+    take_flag,
 )
 from pyhttpd.config.grammar import split_words
 from pyhttpd.config.module import Module
@@ -59,11 +60,6 @@ class ExpiresCode:
 class ExpiresByType:
     mime_type: str
     code: ExpiresCode
-
-
-def on_off(cmd: Command, on: bool) -> bool:
-    """FLAG handler: the processor passes On/Off as a bool (directives.take_flag expects text)."""
-    return on
 
 
 def _prefix(word: str, keyword: str, length: int) -> bool:
@@ -125,7 +121,7 @@ DIRECTIVES: tuple[DirectiveSpec, ...] = (
         "ExpiresActive",
         ArgShape.FLAG,
         OR_ALL,
-        on_off,
+        take_flag,
         "Limited to 'on' or 'off'",
         override="Indexes",
         default=False,

@@ -24,7 +24,7 @@ import ssl
 import tempfile
 from dataclasses import dataclass
 
-from pyhttpd.config.directives import RSRC_CONF, ArgShape, Command, DirectiveSpec, Merge
+from pyhttpd.config.directives import RSRC_CONF, ArgShape, Command, DirectiveSpec, Merge, take_flag
 from pyhttpd.config.lookup import select_vhost, server_settings
 from pyhttpd.config.model import ServerConfig, Settings, VirtualHost
 from pyhttpd.config.module import Module
@@ -80,10 +80,6 @@ def cipher_suite(cmd: Command, first: str, second: str | None = None) -> CipherS
     return CipherSuite("SSL", first) if second is None else CipherSuite(first, second)
 
 
-def on_off(cmd: Command, on: bool) -> bool:
-    return on
-
-
 DIRECTIVES: tuple[DirectiveSpec, ...] = (
     DirectiveSpec(
         "SSLEngine",
@@ -136,7 +132,7 @@ DIRECTIVES: tuple[DirectiveSpec, ...] = (
         "SSLHonorCipherOrder",
         ArgShape.FLAG,
         RSRC_CONF,
-        on_off,
+        take_flag,
         "Use the server's cipher ordering preference",
         default=False,
     ),

@@ -19,7 +19,7 @@ import os
 import re
 import time
 
-from pyhttpd.config.directives import RSRC_CONF, ArgShape, Command, DirectiveSpec
+from pyhttpd.config.directives import RSRC_CONF, ArgShape, DirectiveSpec, take_flag
 from pyhttpd.config.module import Module
 from pyhttpd.errors import HttpError
 from pyhttpd.http.generation import server_token
@@ -36,17 +36,12 @@ from pyhttpd.version import SERVER_BUILT, SERVER_VERSION
 HANDLER = "server-status"
 
 
-def on_off(cmd: Command, on: bool) -> bool:
-    """FLAG handler: the processor passes On/Off as a bool (directives.take_flag expects text)."""
-    return on
-
-
 DIRECTIVES: tuple[DirectiveSpec, ...] = (
     DirectiveSpec(
         "SeeRequestTail",
         ArgShape.FLAG,
         RSRC_CONF,
-        on_off,
+        take_flag,
         'For extended status, "On" to see the last 63 chars of the request line, "Off" '
         "(default) to see the first 63",
         server_only=True,
