@@ -351,8 +351,8 @@ class Scoreboard:
 
     def set_extended_status(self, on: bool) -> None:
         """Master, per generation: ExtendedStatus (core_values.extended_status). Off, every
-        WorkerSlot records only states and counts, as Apache's children without
-        ap_extended_status: no request line, client, vhost, times or CPU per request."""
+        WorkerSlot records only states, as Apache's children without
+        ap_extended_status: no counts, request line, client, vhost, times or CPU per request."""
         self._writable_buffer()[self.layout.global_offset + GLOBAL_BASIC_STATUS_AT] = int(not on)
 
     def set_restart_time(self, when: float | None = None) -> None:

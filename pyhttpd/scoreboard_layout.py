@@ -320,8 +320,12 @@ class WorkerSlot:
 
     def request_finished(self, bytes_sent: int) -> None:
         """Apache's ap_increment_counts plus the stop half of ap_time_process_request (stop time,
-        duration, the process's CPU times). The state stays: the caller moves on to L, K, _, G."""
+        duration, the process's CPU times), both of which Apache's children call only under
+        ap_extended_status: with ExtendedStatus Off, nothing. The state stays: the caller moves
+        on to L, K, _, G."""
         buffer, base = self._buffer, self._base
+        if buffer[HEADER_SIZE + GLOBAL_BASIC_STATUS_AT]:
+            return
         access, sent, my_access, my_sent, conn, conn_sent, _, start, _, duration = (
             WORKER_FINISH_READ.unpack_from(buffer, base + WORKER_COUNTERS_AT)
         )
@@ -329,8 +333,6 @@ class WorkerSlot:
             buffer, base + WORKER_COUNTERS_AT, access + 1, sent + bytes_sent, my_access + 1,
             my_sent + bytes_sent, conn + 1, conn_sent + bytes_sent,
         )  # fmt: skip
-        if buffer[HEADER_SIZE + GLOBAL_BASIC_STATUS_AT]:
-            return  # ExtendedStatus Off: the counts alone
         now = time.time()
         elapsed = max(0, int((now - start) * 1_000_000)) if start else 0
         if not 0 <= now - self._cpu_at < CPU_SAMPLE_SECONDS:

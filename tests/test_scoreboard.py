@@ -144,9 +144,10 @@ def test_worker_record_round_trip_and_counters() -> None:
         assert board.snapshot().total_bytes() == 150
 
 
-def test_extended_status_off_keeps_states_and_counts_only() -> None:
-    """Apache's children without ap_extended_status: no request line, client, vhost, times or
-    CPU; the counts go on (the master's flag, set per generation, is read at every write)."""
+def test_extended_status_off_keeps_states_only() -> None:
+    """Apache's children without ap_extended_status: no counts (ap_increment_counts is called
+    only with it), no request line, client, vhost, times or CPU (the master's flag, set per
+    generation, is read at every write)."""
     with Scoreboard.create(None, 1, 1) as board:
         board.set_extended_status(False)
         worker = board.worker(0, 0)
@@ -154,9 +155,7 @@ def test_extended_status_off_keeps_states_and_counts_only() -> None:
         worker.request_started("GET /a HTTP/1.1", "192.0.2.7", "www.example.com:80", "http/1.1")
         worker.request_finished(100)
         record = board.snapshot().workers[0][0]
-        assert record.state is S.BUSY_WRITE and (record.access_count, record.bytes_served) == (
-            1, 100,
-        )  # fmt: skip
+        assert record.state is S.BUSY_WRITE and (record.access_count, record.bytes_served) == (0, 0)
         assert (record.request, record.client, record.vhost, record.protocol) == ("",) * 4
         assert (record.start_time, record.stop_time, record.last_used) == (0.0, 0.0, 0.0)
         assert record.cpu_user + record.cpu_system == 0
@@ -165,6 +164,7 @@ def test_extended_status_off_keeps_states_and_counts_only() -> None:
         worker.request_finished(50)
         record = board.snapshot().workers[0][0]
         assert record.request == "GET /b HTTP/1.1" and record.stop_time >= record.start_time > 0
+        assert (record.access_count, record.bytes_served) == (1, 50)
 
 
 def test_request_line_keeps_63_bytes_head_or_tail() -> None:

@@ -22,8 +22,11 @@ import psutil
 from pyhttpd.scoreboard import Scoreboard, ScoreboardSnapshot
 from tests.harness.server import REPO, ServerRoot, port_open, stop_process, wait_until
 
+# ExtendedStatus On: the tests read the scoreboard's access counts, which Apache's children keep
+# only under it (ap_increment_counts), and it is Off without mod_status
 PREFORK = (
     "StartServers {start}\nMinSpareServers {low}\nMaxSpareServers {high}\nMaxRequestWorkers 8\n"
+    "ExtendedStatus On\n"
 )
 
 

@@ -30,6 +30,7 @@ KeepAliveTimeout 10
 MaxKeepAliveRequests 0
 Timeout 30
 LogLevel info
+ExtendedStatus On
 TypesConfig {mime_types}
 LogFormat "%{{tid}}P %>s %r" threads
 CustomLog logs/access_log threads
