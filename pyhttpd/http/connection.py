@@ -863,9 +863,7 @@ _INLINE_METHODS = frozenset({"GET", "HEAD"})
 
 def _bodiless_read(head: RequestHead) -> bool:
     """A GET or HEAD without a body: what serve_inline considers at all."""
-    return head.method in _INLINE_METHODS and not (
-        "content-length" in head.headers or "transfer-encoding" in head.headers
-    )
+    return head.method in _INLINE_METHODS and not head.has_body_fields
 
 
 _NOT_BLANK = re.compile(rb"[^\r\n]")

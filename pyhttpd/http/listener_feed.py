@@ -129,6 +129,8 @@ class ListenerFeed:
         """Whether to wait for more of this head's body: a body still arriving and smaller than
         PREREAD_BODY so far, unless the client waits for 100 Continue. The wait runs under the
         body stage's deadline."""
+        if not head.has_body_fields:  # (the usual GET: no Framing made)
+            return False
         framing = body_framing(head)
         arrived = len(self.buffer) - consumed
         if framing.kind is BodyKind.NONE or arrived >= PREREAD_BODY:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 
 
 class Headers:
@@ -104,6 +105,14 @@ class RequestHead:
         return RequestHead(
             self.method, self.target, self.version, self.headers.copy(), self.request_line
         )
+
+    @cached_property
+    def has_body_fields(self) -> bool:
+        """Whether a Content-Length or Transfer-Encoding field came, worked out on first use: a
+        shared head is asked on every request that arrives as it (whether it can be served
+        without a body), and cannot change. A request's private head is asked once its hooks
+        have run."""
+        return "content-length" in self.headers or "transfer-encoding" in self.headers
 
     @property
     def protocol(self) -> str:
