@@ -16,7 +16,10 @@ the hooks left it. Anything that differs takes the full walk. The walk through t
 A request whose response cannot be replayed (a 304, a range, a compressed body, a handler's
 output) but whose lookup phases were all replayable keeps a Lookup: the same request again
 restores what those phases made of it, after map_to_storage's own check (the same regular file,
-the access files absent), and goes on at its handler with the file's fresh stat.
+the access files absent), and goes on at its handler with the file's fresh stat. Its handler
+finds the Lookup's memo in the request's notes (LOOKUP_MEMO_NOTE): what it derives from the
+restored request alone (mod_wsgi's environ, all but the client's and the request's own entries)
+it may keep there for the next request the Lookup restores.
 
 Apache has no such table (mod_cache's quick handler is the nearest, and it skips the access
 checks that a replay only skips when they could not refuse). Used from any thread: the table is
@@ -27,7 +30,7 @@ from __future__ import annotations
 
 import os
 import stat as stat_module
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pyhttpd.config.model import Settings
@@ -38,6 +41,8 @@ from pyhttpd.http.writer import head_fields, head_start
 REPLAYS = 256  # requests kept per generation and process; the table restarts when full
 # map_to_storage's note: the access files a remembered walk looked for (present: walk again)
 WALK_PROBES_NOTE = "walk_probes"
+# a restored request's note: its Lookup's memo (a dict), which its handler may fill
+LOOKUP_MEMO_NOTE = "lookup_memo"
 # the connection's own fields, set on every response by the engine
 CONNECTION_FIELDS = frozenset({"connection", "keep-alive"})
 # a request's fields that are its own, not its hooks' outcome
@@ -96,12 +101,17 @@ class Lookup:
     path: str
     probes: tuple[str, ...]
     state: dict[str, Any]
+    # what handlers derived from the restored state alone (LOOKUP_MEMO_NOTE); any thread may
+    # fill it, and a value computed twice is the same value
+    memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def still_valid(self) -> os.stat_result | None:
         return walk_still_valid(self.path, self.probes)
 
     def request_state(self) -> dict[str, Any]:
-        return _restored(self.state)
+        restored = _restored(self.state)
+        restored["notes"][LOOKUP_MEMO_NOTE] = self.memo
+        return restored
 
 
 def lookup_of(request: Request) -> Lookup | None:

@@ -67,3 +67,24 @@ def serve_once(
         thread.join(CUT_OFF)
         assert not thread.is_alive()
     return answer, outcomes
+
+
+def serve_in_turn(generation: Generation, datas: list[bytes]) -> list[bytes]:
+    """Serve one connection per item of `datas`, one after another, on one listening socket
+    (so that the engine's tables keyed by the local address are shared); return the answers."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        listener.settimeout(CUT_OFF)
+
+        def serve() -> None:
+            for _ in datas:
+                accepted, _ = listener.accept()
+                with accepted:
+                    serve_connection(accepted, generation)
+
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        port = listener.getsockname()[1]
+        answers = [raw_exchange(port, data) for data in datas]
+        thread.join(CUT_OFF)
+        assert not thread.is_alive()
+    return answers

@@ -10,6 +10,7 @@ access files and the hooks' say each end a replay.
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import re
 import socket
@@ -19,7 +20,7 @@ import pytest
 
 from pyhttpd.http.phases import DECLINED, Phase, replayable
 from pyhttpd.http.request import Request
-from tests.harness.engine import engine_generation, serve_once
+from tests.harness.engine import engine_generation, serve_in_turn, serve_once
 from tests.harness.server import ServerRoot, running_server
 
 PAGE = b"<html>replayed</html>\n"
@@ -319,6 +320,51 @@ def test_a_static_file_beside_a_wsgi_application_is_replayed_but_the_application
     assert all(r.endswith(PAGE) for r in responses)
     # page.html walked once (and its closing GET); the app once, then from its kept lookup
     assert (calls, kept) == (3, 2)
+
+
+ENVIRON_APP = """import json
+def application(environ, start_response):
+    own = ("wsgi.input", "wsgi.errors", "mod_wsgi.request_start")
+    seen = {k: v for k, v in environ.items() if k not in own and isinstance(v, str)}
+    environ["HTTP_X_MUTATED"] = "yes"  # the application's own copy: not the next request's
+    del environ["SCRIPT_NAME"]
+    body = json.dumps([seen, sorted(environ), environ["mod_wsgi.request_start"]]).encode()
+    start_response("200 OK", [("Content-Length", str(len(body)))])
+    return [body]
+"""
+
+
+@pytest.mark.parametrize("set_env", ["", "SetEnv REMOTE_PORT fixed"])
+def test_a_kept_lookup_builds_the_wsgi_environ_once_but_each_request_gets_its_own(
+    root: ServerRoot, set_env: str
+) -> None:
+    """From a kept lookup's memo, each request's environ is the one the full build makes: its
+    own client port (the lookup is shared by connections), start time, input and errors, and
+    nothing an earlier application changed; an entry SetEnv fixes stays fixed."""
+    script = root.path / "app.wsgi"
+    script.write_text(ENVIRON_APP)
+    config = f"{load('wsgi', 'env', 'authz_core')}\n{GRANTED}\nWSGIScriptAlias /app {script}"
+    app = PLAIN.replace("/page.html", "/app")
+    with engine_generation(root, {}, f"{config}\n{set_env}") as (generation, _):
+        answers = serve_in_turn(generation, [requests(app, app, app)] * 2)
+        assert len(generation.lookups) == 1
+    environs = [
+        json.loads(response.split(b"\r\n\r\n", 1)[1])
+        for answer in answers
+        for response in split_responses(answer)
+    ]
+    assert len(environs) == 6
+    built = environs[0]  # the first request walked: its environ was built in full
+    for seen, keys, start in environs:
+        ports = {"REMOTE_PORT": seen["REMOTE_PORT"]}
+        assert seen == built[0] | ports and keys == built[1] and "HTTP_X_MUTATED" not in seen
+        assert int(start) > 0
+    ports = [seen["REMOTE_PORT"] for seen, _, _ in environs]
+    if set_env:
+        assert set(ports) == {"fixed"}
+    else:  # two connections, one port each
+        assert ports[0] == ports[1] == ports[2] != ports[3] == ports[4] == ports[5]
+    assert len({start for _, _, start in environs}) > 1
 
 
 def test_a_hook_edits_its_own_copy_of_a_head_that_arrives_again(root: ServerRoot) -> None:
