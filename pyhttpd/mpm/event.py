@@ -106,6 +106,9 @@ class EventListener(Listener):
         )
         self.limited = False  # stopped accepting at the AsyncRequestWorkerFactor limit
         self._counters = (-1, -1, -1)
+        # the slot of an idle worker borrowed for serve_inline, kept until the round of
+        # selector events ends or a job is queued (see `serve`)
+        self._lent: WorkerSlot | None = None
 
     # --- listener thread -------------------------------------------------------------------------
 
@@ -132,7 +135,7 @@ class EventListener(Listener):
         if self.context.generation.hooks.pre_connection_wanted(accepted.sock):
             # A TLS handshake to do: a worker does it (bounded by Timeout) and serves the first
             # request, as Apache's event does; the connection is parked here between requests.
-            self.pool.submit(accepted)
+            self.submit(accepted)
             return
         connection = open_connection(accepted.sock, self, accepted)
         if connection is None:  # the client already left; the socket is closed
@@ -196,7 +199,7 @@ class EventListener(Listener):
             for connection, deadline in list(self.reading.items()):
                 if deadline <= now:
                     self.stop_reading(connection)
-                    self.pool.submit(ExpiredHead(connection))  # the engine answers, then closes
+                    self.submit(ExpiredHead(connection))  # the engine answers, then closes
             self.next_head_deadline = min(self.reading.values(), default=float("inf"))
         # keep-alive connections: parked here, or held by a worker waiting for their next request
         counters = (self.open, len(self.parked) + self.pool.holding, len(self.lingering))
@@ -276,18 +279,20 @@ class EventListener(Listener):
 
     def serve(self, connection: Connection) -> None:
         """A whole request is in: serve it here in an idle worker's place when the engine finds
-        nothing in it that can wait (Connection.serve_inline), else queue it for a worker."""
-        slot = self.pool.borrow() if connection.feed.plain else None
+        nothing in it that can wait (Connection.serve_inline), else queue it for a worker.
+
+        The idle worker's slot is borrowed once for a round of selector events (a round of
+        the bench's test 1 holds ~20 requests), not for each: two lock round trips a request.
+        It goes back once the round and the next tick are over (`round_done`), or before a
+        job is queued, which that worker could otherwise take while the listener still uses
+        its slot."""
+        slot = (self._lent or self.pool.borrow()) if connection.feed.plain else None
         if slot is None:
             self.unwatch(connection)
-            self.pool.submit(connection)  # queued if every worker is busy; never blocks
+            self.submit(connection)  # queued if every worker is busy; never blocks
             return
-        connection.observer = slot
-        try:
-            outcome = connection.serve_inline()
-        finally:
-            slot.set_state(WorkerState.READY)
-            self.pool.give_back(slot)
+        self._lent = connection.observer = slot
+        outcome = connection.serve_inline()
         if outcome is Outcome.IDLE:
             self.park(connection, time.monotonic() + self.keep_alive)
             return
@@ -297,7 +302,20 @@ class EventListener(Listener):
         elif outcome is Outcome.LINGER:
             self.linger(connection.sock)
         else:
-            self.pool.submit(connection)
+            self.submit(connection)
+
+    def submit(self, job: object) -> None:
+        """Queue a job for a worker thread, the borrowed slot given back first."""
+        self.round_done()
+        self.pool.submit(job)
+
+    def round_done(self) -> None:
+        """The round of selector events (and the tick after it) is over: the borrowed slot
+        goes back to its worker before the listener decides whether to accept, and waits."""
+        slot, self._lent = self._lent, None
+        if slot is not None:
+            slot.set_state(WorkerState.READY)
+            self.pool.give_back(slot)
 
     def watch_head(self, connection: Connection) -> None:
         """(Re)set the deadline of a request being read; `next_head_deadline` never later than

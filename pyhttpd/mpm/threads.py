@@ -317,6 +317,9 @@ class Listener:
     def graceful(self) -> None:
         """Called once when a graceful exit begins (listeners already closed)."""
 
+    def round_done(self) -> None:
+        """After each round of selector events and the tick that follows it."""
+
     # --- the loop ------------------------------------------------------------------------------
 
     def run(self) -> None:
@@ -324,6 +327,7 @@ class Listener:
             self.pool.start()
             while True:
                 self.tick()
+                self.round_done()  # (before the accept decision and the wait)
                 if self.stop is Stop.NOW:
                     return
                 if self.stop is Stop.GRACEFUL:
