@@ -13,7 +13,9 @@ from http import HTTPStatus
 from typing import Any
 
 # Apache's reason phrases where they differ from Python's.
-_REASONS: dict[int, str] = {
+# Python's phrases, with Apache's where they differ: one lookup per response (HTTPStatus(code)
+# is two Python calls through the enum machinery)
+_REASONS: dict[int, str] = {status.value: status.phrase for status in HTTPStatus} | {
     413: "Request Entity Too Large",
     414: "Request-URI Too Long",
     416: "Requested Range Not Satisfiable",
@@ -55,12 +57,7 @@ _PLAIN_ENDING = frozenset(
 
 
 def reason_phrase(status: int) -> str:
-    if status in _REASONS:
-        return _REASONS[status]
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return "Unknown Reason"
+    return _REASONS.get(status, "Unknown Reason")
 
 
 def status_line(status: int, version: str = "HTTP/1.1") -> str:
