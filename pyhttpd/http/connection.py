@@ -428,7 +428,8 @@ class Connection:
         # replays and lookups are kept for bodiless requests only (the key holds no body), by
         # the head's bytes when the parser keeps it (RequestHead.raw)
         key: ReplayKey | None = None
-        if head.raw and resumed is None and _bodiless_read(head):
+        bodiless = _bodiless_read(head)  # (a shared head knows it: RequestHead.has_body_fields)
+        if head.raw and resumed is None and bodiless:
             key = (self.local, head.raw)
         if key is not None and (replay := self.generation.replays.get(key)) is not None:
             keep_alive = self._replay(key, replay, head)
@@ -464,7 +465,7 @@ class Connection:
         self._run_all(Phase.OUTPUT_HEADERS, request)
         head = request.head  # the request's own copy (RequestHead.private), as its hooks left it
         keep_alive = self._send(request, head)
-        self.last_fits_inline = _bodiless_read(head) and self._inline_handler(request)
+        self.last_fits_inline = bodiless and self._inline_handler(request)
         if key is not None:
             self._keep_replay(key, request)
         self._run_all(Phase.LOG_TRANSACTION, request)

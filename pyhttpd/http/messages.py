@@ -108,10 +108,9 @@ class RequestHead:
 
     @cached_property
     def has_body_fields(self) -> bool:
-        """Whether a Content-Length or Transfer-Encoding field came, worked out on first use: a
-        shared head is asked on every request that arrives as it (whether it can be served
-        without a body), and cannot change. A request's private head is asked once its hooks
-        have run."""
+        """Whether a Content-Length or Transfer-Encoding field came, worked out on first use:
+        a shared head is asked on every request that arrives as it (whether it can be served
+        without a body), and cannot change. The engine asks before any hook runs."""
         return "content-length" in self.headers or "transfer-encoding" in self.headers
 
     @property
