@@ -369,8 +369,12 @@ class Connection:
             self._run_all(Phase.LOG_TRANSACTION, request)
         return None
 
-    def _body_input(self, request: Request) -> BodyInput:
-        """The request's body, read on demand under its location's LimitRequestBody."""
+    def _body_input(self, request: Request, framed: bool) -> BodyInput:
+        """The request's body, read on demand under its location's LimitRequestBody. Without
+        `framed` (no Content-Length or Transfer-Encoding came, RequestHead.has_body_fields:
+        the usual GET), the empty one the request was made with."""
+        if not framed:
+            return request.body_input
         head = request.head
         framing = body_framing(head)
         if framing.kind is BodyKind.NONE:
@@ -455,7 +459,7 @@ class Connection:
                         self._guarded(self._prepare, request)
                 finally:
                     self._started(head, request.server)
-                request.body_input = self._body_input(request)
+                request.body_input = self._body_input(request, head.has_body_fields)
                 self._guarded(lambda r: self._process(r, key, looked_up), request)
             except HttpError as error:
                 self._error_response(request, error)
@@ -844,11 +848,15 @@ def _connection_lines(keep_alive: bool, timeout: int, left: int) -> bytes:
     return (head_fields(fields) + "\r\n\r\n").encode("latin-1")
 
 
+_NO_TOKENS: frozenset[str] = frozenset()
+
+
 def _message_keeps_alive(head: RequestHead, headers: Headers, status: int) -> bool:
     """The request's and the response's say on keep-alive (Apache's ap_set_keepalive)."""
     if head.version == (0, 9):
         return False
-    tokens = {t.strip().lower() for t in (head.headers.get("Connection") or "").split(",")}
+    connection = head.headers.get("Connection")
+    tokens = {t.strip().lower() for t in connection.split(",")} if connection else _NO_TOKENS
     if "close" in tokens or status in (400, 408, 411, 413, 414, 500, 501, 503):
         return False
     if head.version < (1, 1) and "keep-alive" not in tokens:
