@@ -61,8 +61,10 @@ class Headers:
         self._keys.append(lowered)
 
     def setdefault(self, name: str, value: str) -> None:
-        if name not in self:
-            self.add(name, value)
+        lowered = name.lower()  # (inlined: every response sets its Content-Type so)
+        if lowered not in self._keys:
+            self._fields.append((name, value))
+            self._keys.append(lowered)
 
     def remove(self, name: str) -> None:
         lowered = name.lower()

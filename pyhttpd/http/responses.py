@@ -61,7 +61,15 @@ def reason_phrase(status: int) -> str:
 
 
 def status_line(status: int, version: str = "HTTP/1.1") -> str:
-    return f"{version} {status} {reason_phrase(status)}"
+    line = _STATUS_LINES.get((status, version))
+    if line is None:
+        line = f"{version} {status} {reason_phrase(status)}"
+        if len(_STATUS_LINES) < 4096:  # (the statuses and versions an engine sends are few)
+            _STATUS_LINES[(status, version)] = line
+    return line
+
+
+_STATUS_LINES: dict[tuple[int, str], str] = {}
 
 
 def error_page(status: int, method: str = "GET", signature: str = "", location: str = "") -> bytes:
