@@ -460,7 +460,7 @@ class Connection:
                 finally:
                     self._started(head, request.server)
                 request.body_input = self._body_input(request, head.has_body_fields)
-                self._guarded(lambda r: self._process(r, key, looked_up), request)
+                self._guarded(self._process, request, key, looked_up)
             except HttpError as error:
                 self._error_response(request, error)
         self._discard_body(request)
@@ -603,10 +603,10 @@ class Connection:
     def _run_handler(self, request: Request) -> None:
         run_handler(request, self.generation.hooks)
 
-    def _guarded(self, step: Callable[[Request], None], request: Request) -> None:
+    def _guarded(self, step: Callable[..., None], request: Request, *more: object) -> None:
         """Run hooks (or config lookups) for a request: any error but HttpError is a 500."""
         try:
-            step(request)
+            step(request, *more)
         except (HttpError, ThreadNeeded):
             raise
         except Exception as error:  # noqa: BLE001 - a buggy hook answers 500, as in Apache
@@ -808,7 +808,7 @@ class Connection:
         for name, value in self._connection_fields(keep_alive):
             headers.set(name, value)
 
-    def _connection_fields(self, keep_alive: bool) -> list[tuple[str, str]]:
+    def _connection_fields(self, keep_alive: bool) -> tuple[tuple[str, str], ...]:
         """The fields that tell the client whether this connection stays open, and how long."""
         return _connection_field_list(*self._keep_alive_terms(keep_alive))
 
@@ -831,13 +831,17 @@ class Connection:
         self._log("error", "core", f"unexpected error in {where}: {trace}")
 
 
-def _connection_field_list(keep_alive: bool, timeout: int, left: int) -> list[tuple[str, str]]:
+@functools.lru_cache(maxsize=256)
+def _connection_field_list(
+    keep_alive: bool, timeout: int, left: int
+) -> tuple[tuple[str, str], ...]:
     """Connection: close, or Keep-Alive's timeout (and the requests `left`, when
-    MaxKeepAliveRequests counts them) with Connection: Keep-Alive."""
+    MaxKeepAliveRequests counts them) with Connection: Keep-Alive; made once per terms, as a
+    keep-alive connection repeats them request after request."""
     if not keep_alive:
-        return [("Connection", "close")]
+        return (("Connection", "close"),)
     limit = f", max={left}" if left else ""
-    return [("Keep-Alive", f"timeout={timeout}{limit}"), ("Connection", "Keep-Alive")]
+    return (("Keep-Alive", f"timeout={timeout}{limit}"), ("Connection", "Keep-Alive"))
 
 
 @functools.lru_cache(maxsize=256)
