@@ -464,23 +464,22 @@ class Connection:
             except HttpError as error:
                 self._error_response(request, error)
         self._discard_body(request)
-        self._prime_stream(request)
+        if isinstance(request.body, StreamBody):
+            self._prime_stream(request)
         self._entity_headers(request)
         self._run_all(Phase.OUTPUT_HEADERS, request)
         head = request.head  # the request's own copy (RequestHead.private), as its hooks left it
         keep_alive = self._send(request, head)
         self.last_fits_inline = bodiless and self._inline_handler(request)
-        if key is not None:
+        if key is not None and request.replayable and isinstance(request.body, FileBody):
             self._keep_replay(key, request)
         self._run_all(Phase.LOG_TRANSACTION, request)
         self._finished(request.bytes_sent)
         return keep_alive
 
     def _keep_replay(self, key: ReplayKey, request: Request) -> None:
-        """Keep a response that may be sent again as it is (replay.py)."""
+        """Keep a replayable file response that may be sent again as it is (replay.py)."""
         head = request.head
-        if not (request.replayable and isinstance(request.body, FileBody)):
-            return  # (the usual dynamic response: nothing more to look at)
         allowed = not request.notes.get("close") and _message_keeps_alive(
             head, request.headers_out, request.status
         )
@@ -530,6 +529,9 @@ class Connection:
         """Apache's ap_discard_request_body: read what the handler left, so the connection can
         carry the next request; an error reading it (413, 408, 400) replaces the response."""
         body_input = request.body_input
+        if body_input.make_decoder is None:  # (no body came: nothing to read, nothing failed)
+            self.unread_input = False
+            return
         try:
             if body_input.failed or not body_input.discard(request.status):
                 request.notes["close"] = True
@@ -805,7 +807,7 @@ class Connection:
         return keep_alive and complete and head.version != (0, 9)
 
     def _connection_headers(self, headers: Headers, head: RequestHead, keep_alive: bool) -> None:
-        for name, value in self._connection_fields(keep_alive):
+        for name, value in _connection_field_list(*self._keep_alive_terms(keep_alive)):
             headers.set(name, value)
 
     def _connection_fields(self, keep_alive: bool) -> tuple[tuple[str, str], ...]:
