@@ -22,7 +22,8 @@ class Headers:
 
     def __init__(self, fields: Iterable[tuple[str, str]] = ()) -> None:
         self._fields: list[tuple[str, str]] = list(fields)
-        self._keys: list[str] = [name.lower() for name, _ in self._fields]
+        # (every request starts with empty response headers: no comprehension for those)
+        self._keys: list[str] = [name.lower() for name, _ in self._fields] if self._fields else []
 
     def get(self, name: str, default: str | None = None) -> str | None:
         # `in` before index(): most lookups miss (If-*, Range, Expect...), and a ValueError
