@@ -432,7 +432,8 @@ class Connection:
         # replays and lookups are kept for bodiless requests only (the key holds no body), by
         # the head's bytes when the parser keeps it (RequestHead.raw)
         key: ReplayKey | None = None
-        bodiless = _bodiless_read(head)  # (a shared head knows it: RequestHead.has_body_fields)
+        # (_bodiless_read, inlined: a shared head knows it, RequestHead.has_body_fields)
+        bodiless = head.method in _INLINE_METHODS and not head.has_body_fields
         if head.raw and resumed is None and bodiless:
             key = (self.local, head.raw)
         if key is not None and (replay := self.generation.replays.get(key)) is not None:

@@ -116,10 +116,10 @@ class RequestHead:
         without a body), and cannot change. The engine asks before any hook runs."""
         return "content-length" in self.headers or "transfer-encoding" in self.headers
 
-    @property
+    @cached_property
     def protocol(self) -> str:
         """The version's name, "HTTP/1.1", from a table: CGI and WSGI variables, the log and the
-        scoreboard ask for it on every request."""
+        scoreboard ask for it on every request (of a shared head: once)."""
         return _PROTOCOLS.get(self.version) or "HTTP/{}.{}".format(*self.version)
 
 
