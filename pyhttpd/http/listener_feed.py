@@ -90,7 +90,7 @@ class ListenerFeed:
             if parsed is None:
                 return "closed" if ended else "waiting"
             head, consumed = parsed
-            if not ended and self._body_incomplete(head, consumed, now):
+            if not ended and head.has_body_fields and self._body_incomplete(head, consumed, now):
                 return "waiting"
             self._parsed = (parsed, len(self.buffer))
         except HttpError:
@@ -126,11 +126,9 @@ class ListenerFeed:
         return taken
 
     def _body_incomplete(self, head: RequestHead, consumed: int, now: float) -> bool:
-        """Whether to wait for more of this head's body: a body still arriving and smaller than
-        PREREAD_BODY so far, unless the client waits for 100 Continue. The wait runs under the
-        body stage's deadline."""
-        if not head.has_body_fields:  # (the usual GET: no Framing made)
-            return False
+        """Whether to wait for more of this head's body (`read` asks only a head with body
+        fields): a body still arriving and smaller than PREREAD_BODY so far, unless the client
+        waits for 100 Continue. The wait runs under the body stage's deadline."""
         framing = body_framing(head)
         arrived = len(self.buffer) - consumed
         if framing.kind is BodyKind.NONE or arrived >= PREREAD_BODY:
