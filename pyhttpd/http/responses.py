@@ -12,9 +12,8 @@ from html import escape
 from http import HTTPStatus
 from typing import Any
 
-# Apache's reason phrases where they differ from Python's.
-# Python's phrases, with Apache's where they differ: one lookup per response (HTTPStatus(code)
-# is two Python calls through the enum machinery)
+# Python's reason phrases, with Apache's where they differ: one lookup per response
+# (HTTPStatus(code) is two Python calls through the enum machinery)
 _REASONS: dict[int, str] = {status.value: status.phrase for status in HTTPStatus} | {
     413: "Request Entity Too Large",
     414: "Request-URI Too Long",
