@@ -292,7 +292,7 @@ class Connection:
         resumed = True
         resume, self._resume = self._resume, None  # what serve_inline handed over
         while True:
-            if until_idle and not resumed and _blank(self.buffer):
+            if until_idle and not resumed and (not self.buffer or _blank(self.buffer)):
                 return Outcome.IDLE
             resumed = False
             if resume is not None:
@@ -318,12 +318,16 @@ class Connection:
     # --- reading ------------------------------------------------------------------------------
 
     def _read_head(self) -> RequestHead | None:
-        """The next request head; None when the client left or idled out (close silently)."""
-        keep_alive_wait = self.served > 0 and _blank(self.buffer)
+        """The next request head; None when the client left or idled out (close silently).
+
+        An empty buffer (a worker or prefork child's usual case, after its keep-alive poll) is
+        neither looked at for blank lines nor parsed: two calls a request."""
+        buffer = self.buffer  # (the same bytearray throughout: the feed shares it)
+        keep_alive_wait = self.served > 0 and (not buffer or _blank(buffer))
         deadline: Deadline | None = None
         parsed = self.feed.take_parsed()  # what event's listener already parsed
         while True:
-            parsed = parsed or parse_head(self.buffer, self.limits)
+            parsed = parsed or (parse_head(buffer, self.limits) if buffer else None)
             if parsed is not None:
                 head, consumed = parsed
                 del self.buffer[:consumed]
