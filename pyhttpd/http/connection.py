@@ -436,8 +436,7 @@ class Connection:
         # replays and lookups are kept for bodiless requests only (the key holds no body), by
         # the head's bytes when the parser keeps it (RequestHead.raw)
         key: ReplayKey | None = None
-        # (_bodiless_read, inlined: a shared head knows it, RequestHead.has_body_fields)
-        bodiless = head.method in _INLINE_METHODS and not head.has_body_fields
+        bodiless = _bodiless_read(head)
         if head.raw and resumed is None and bodiless:
             key = (self.local, head.raw)
         if key is not None and (replay := self.generation.replays.get(key)) is not None:
@@ -469,8 +468,7 @@ class Connection:
             except HttpError as error:
                 self._error_response(request, error)
         self._discard_body(request)
-        if isinstance(request.body, StreamBody):
-            self._prime_stream(request)
+        self._prime_stream(request)
         self._entity_headers(request)
         self._run_all(Phase.OUTPUT_HEADERS, request)
         head = request.head  # the request's own copy (RequestHead.private), as its hooks left it
@@ -812,7 +810,7 @@ class Connection:
         return keep_alive and complete and head.version != (0, 9)
 
     def _connection_headers(self, headers: Headers, head: RequestHead, keep_alive: bool) -> None:
-        for name, value in _connection_field_list(*self._keep_alive_terms(keep_alive)):
+        for name, value in self._connection_fields(keep_alive):
             headers.set(name, value)
 
     def _connection_fields(self, keep_alive: bool) -> tuple[tuple[str, str], ...]:

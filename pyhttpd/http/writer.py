@@ -51,8 +51,7 @@ def response_head(
     status: int, headers: Headers, *, server: str, version: str = "HTTP/1.1"
 ) -> bytes:
     """The head of a response: status line, Date, Server, then the given fields, then CRLF."""
-    start = status_line(status, version)  # (head_start's, inlined: one call fewer a response)
-    head = start + "\r\nDate: " + http_date() + head_fields(headers, server) + "\r\n\r\n"
+    head = head_start(status, version) + http_date() + head_fields(headers, server) + "\r\n\r\n"
     return head.encode("latin-1", "replace")
 
 
