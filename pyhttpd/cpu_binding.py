@@ -34,30 +34,28 @@ _allowed: frozenset[int] | None = None  # what this process could use before it 
 _batch = False  # whether this process made itself SCHED_BATCH
 
 
-def settle_threaded_child(slot: int) -> int | None:
-    """Bind this child to CPU number `slot` modulo the CPUs it may use, and make it SCHED_BATCH;
-    the CPU, or None when there is nothing to choose from (one CPU) or binding is refused."""
+def settle_threaded_child(slot: int) -> None:
+    """Bind this child to CPU number `slot` modulo the CPUs it may use (not with one CPU, or
+    where binding is refused), and make it SCHED_BATCH."""
     global _batch
     try:
         os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
         _batch = True
     except (AttributeError, OSError):  # not Linux, or a seccomp policy refuses it
         pass
-    return _bind(slot)
+    _bind(slot)
 
 
-def _bind(slot: int) -> int | None:
+def _bind(slot: int) -> None:
     global _allowed
     try:
         allowed = sorted(os.sched_getaffinity(0))
         if len(allowed) < 2:
-            return None
-        cpu = allowed[slot % len(allowed)]
-        os.sched_setaffinity(0, {cpu})
+            return
+        os.sched_setaffinity(0, {allowed[slot % len(allowed)]})
     except (AttributeError, OSError):
-        return None
+        return
     _allowed = frozenset(allowed)
-    return cpu
 
 
 @contextmanager
