@@ -21,9 +21,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from scripts.bench import cases, chart, keepalive, loads, memory, report, servers
+from scripts.bench import tuning as tun
 from scripts.bench.stats import Results
 
 OUT = servers.REPO / "build" / "bench"
+PREFORK_CLIMB_S = 15.0  # at most this long loading the prefork servers until all children exist
 
 
 def _rotate(names: Sequence[str], turn: int) -> list[str]:
@@ -83,7 +85,32 @@ def _start_all(names: Sequence[str], results: Results) -> Fleet:
                 _warm_up(fleet.wsgi[name])
             except servers.StartFailed as exc:
                 results.note(name, "wsgi_hello", f"failed to start with WSGI: {exc}")
+    _fork_prefork_children(fleet)
     return fleet
+
+
+def _fork_prefork_children(fleet: Fleet) -> None:
+    """Load every prefork server until it has a child for each of the load's connections.
+
+    A prefork server starts StartServers children and forks more only at its once-a-second
+    upkeep (1, 2, 4, 8... a second, as Apache): five seconds of load before all fifty exist.
+    Without this the first round would measure the climb, half the connections waiting in the
+    listen queue, and quick runs (1-s loads) would never see the full set. Apache's and
+    pyhttpd's prefork servers climb together, in parallel, bounded by PREFORK_CLIMB_S."""
+    growing = [server for server in fleet.all() if server.name.endswith("-prefork")]
+    if growing:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=len(growing)) as pool:
+            list(pool.map(_fork_all_children, growing))
+
+
+def _fork_all_children(server: servers.Server) -> None:
+    url = server.urls.get("small") or server.urls["wsgi"]
+    connections = tun.DEFAULT.max_request_workers  # as tests 1 and 4: one a worker
+    began = time.monotonic()
+    while len(server.pids()) <= connections and time.monotonic() < began + PREFORK_CLIMB_S:
+        loads.wrk(url, 2, connections, 1)
+    climbed = time.monotonic() - began
+    _say(f"  {server.name}: {len(server.pids()) - 1} children after {climbed:.1f} s of load")
 
 
 def _stop_all(running: list[servers.Server]) -> None:
@@ -95,7 +122,8 @@ def _stop_all(running: list[servers.Server]) -> None:
 
 
 def _warm_up(server: servers.Server) -> None:
-    """A few hundred unrecorded requests: children forked, interpreters and WSGI apps loaded."""
+    """A few hundred unrecorded requests: interpreters and WSGI apps loaded, StartServers
+    children serving (the rest of a prefork server's: `_fork_prefork_children`)."""
     for kind in ("small", "wsgi"):
         if kind in server.urls:
             loads.ab(server.urls[kind], 50, 300, 5)
