@@ -45,46 +45,41 @@ def engine_generation(
         log.close()
 
 
-def serve_once(
-    generation: Generation,
-    client: Callable[[int], bytes] | bytes,
-) -> tuple[bytes, list[Outcome]]:
+Client = Callable[[int], bytes] | bytes  # raw bytes for raw_exchange, or a function of the port
+
+
+def serve_once(generation: Generation, client: Client) -> tuple[bytes, list[Outcome]]:
     """Serve one connection in a thread; `client` is raw bytes for raw_exchange, or a function
     of the port that plays the client and returns what it read."""
-    outcomes: list[Outcome] = []
-    with socket.create_server(("127.0.0.1", 0)) as listener:
-        listener.settimeout(CUT_OFF)
-
-        def serve() -> None:
-            accepted, _ = listener.accept()
-            with accepted:
-                outcomes.append(serve_connection(accepted, generation))
-
-        thread = threading.Thread(target=serve, daemon=True)
-        thread.start()
-        port = listener.getsockname()[1]
-        answer = raw_exchange(port, client) if isinstance(client, bytes) else client(port)
-        thread.join(CUT_OFF)
-        assert not thread.is_alive()
-    return answer, outcomes
+    answers, outcomes = _serve_each(generation, [client])
+    return answers[0], outcomes
 
 
 def serve_in_turn(generation: Generation, datas: list[bytes]) -> list[bytes]:
     """Serve one connection per item of `datas`, one after another, on one listening socket
     (so that the engine's tables keyed by the local address are shared); return the answers."""
+    return _serve_each(generation, list(datas))[0]
+
+
+def _serve_each(generation: Generation, clients: list[Client]) -> tuple[list[bytes], list[Outcome]]:
+    """One connection per client, in turn, served in a thread on one listening socket."""
+    outcomes: list[Outcome] = []
     with socket.create_server(("127.0.0.1", 0)) as listener:
         listener.settimeout(CUT_OFF)
 
         def serve() -> None:
-            for _ in datas:
+            for _ in clients:
                 accepted, _ = listener.accept()
                 with accepted:
-                    serve_connection(accepted, generation)
+                    outcomes.append(serve_connection(accepted, generation))
 
         thread = threading.Thread(target=serve, daemon=True)
         thread.start()
         port = listener.getsockname()[1]
-        answers = [raw_exchange(port, data) for data in datas]
+        answers = [
+            raw_exchange(port, client) if isinstance(client, bytes) else client(port)
+            for client in clients
+        ]
         thread.join(CUT_OFF)
         assert not thread.is_alive()
-    return answers
+    return answers, outcomes
