@@ -44,6 +44,9 @@ SETTLE_S = 0.5  # children up, threads started, before the PSS is read
 
 
 def summed_pss_kib(pids: list[int]) -> int:
+    """The PSS of PIDS, as `scripts.bench.memory.usage` sums it. Not that function itself: the
+    tree's master runs this, and importing the bench's module would add dataclasses, inspect
+    and ast to the very heap being measured."""
     total = 0
     for pid in pids:
         for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
